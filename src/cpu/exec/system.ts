@@ -1,0 +1,60 @@
+/** System instructions: interrupts, halting, MSRs, CPUID, IDT, port I/O. */
+import { IF } from '../../isa/eflags.js';
+import type { AccessSize } from '../../devices/device.js';
+import { cpuid } from '../cpuid.js';
+import type { Cpu } from '../cpu.js';
+import type { Handler } from '../dispatch.js';
+import { Vector, fault } from '../faults.js';
+
+const lo = (v: number): number => v % 0x100000000 | 0;
+const hi = (v: number): number => Math.floor(v / 0x100000000) | 0;
+
+/** Merge a value of `size` bytes into the low part of EAX (IN AL/AX). */
+function setAccumulator(c: Cpu, v: number, size: AccessSize): void {
+  c.regs[0] = size === 4 ? v | 0 : size === 2 ? (c.regs[0] & ~0xffff) | (v & 0xffff) : (c.regs[0] & ~0xff) | (v & 0xff);
+}
+
+function io(size: AccessSize, fromDx: boolean): { in: Handler; out: Handler } {
+  const mask = size === 4 ? -1 : size === 2 ? 0xffff : 0xff;
+  return {
+    in: (c, imm) => setAccumulator(c, c.ioRead(fromDx ? c.regs[2] & 0xffff : imm, size), size),
+    out: (c, imm) => c.ioWrite(fromDx ? c.regs[2] & 0xffff : imm, (c.regs[0] & mask) >>> 0, size),
+  };
+}
+
+const ioForms: Record<string, Handler> = {};
+for (const size of [1, 2, 4] as AccessSize[]) {
+  for (const dx of [true, false]) {
+    const h = io(size, dx);
+    const suffix = `${size * 8}_${dx ? 'dx' : 'i'}`;
+    ioForms[`in.in${suffix}`] = h.in;
+    ioForms[`out.out${suffix}`] = h.out;
+  }
+}
+
+export const SYSTEM_HANDLERS: Record<string, Handler> = {
+  'nop.none': () => {},
+  'hlt.none': (c) => c.halt(),
+  'pause.none': () => {},
+  'cli.none': (c) => { c.eflagsRest &= ~IF; },
+  // STI sets the shadow only when IF was 0 (SDM STI: "interrupts ... after the next instruction")
+  'sti.none': (c) => {
+    if (c.eflagsRest & IF) return;
+    c.eflagsRest |= IF;
+    c.inhibit = true;
+    c.intrCheck = true;
+  },
+  'int.i8': (c, v) => c.softwareInterrupt(v),
+  'iret.none': (c) => { c.next = c.pop() >>> 0; c.eflags = c.pop(); },
+  'ud2.none': () => { throw fault(Vector.UD); },
+  'rdtsc.none': (c) => { const t = c.tsc(); c.regs[0] = lo(t); c.regs[2] = hi(t); },
+  'rdmsr.none': (c) => { const v = c.readMsr(c.regs[1] >>> 0); c.regs[0] = lo(v); c.regs[2] = hi(v); },
+  'wrmsr.none': (c) => c.writeMsr(c.regs[1] >>> 0, (c.regs[2] >>> 0) * 0x100000000 + (c.regs[0] >>> 0)),
+  'cpuid.none': (c) => {
+    const r = cpuid(c.regs[0], c.regs[1], c.id, c.platform.cpuCount ?? 1);
+    c.regs[0] = r[0]; c.regs[3] = r[1]; c.regs[1] = r[2]; c.regs[2] = r[3];
+  },
+  'lidt.m': (c, m, disp) => { const ea = c.ea(m, disp); c.idtLimit = c.read16(ea); c.idtBase = c.read32((ea + 2) >>> 0) >>> 0; },
+  'sidt.m': (c, m, disp) => { const ea = c.ea(m, disp); c.write16(ea, c.idtLimit); c.write32((ea + 2) >>> 0, c.idtBase); },
+  ...ioForms,
+};

@@ -1,0 +1,92 @@
+/**
+ * The CPU model: cycles per cost class of the opcode table and per machine
+ * event. Default: Nehalem-class Core i5-750 (2.67 GHz), the paper's machine.
+ * Every number names its source or says "estimate".
+ *
+ * Sources:
+ *  [AF]  Agner Fog, "Instruction tables", Intel Nehalem section (latencies /
+ *        reciprocal throughputs of the corresponding x86 instructions).
+ *  [OPT] Intel 64 and IA-32 Architectures Optimization Reference Manual
+ *        (Nehalem: L1D load-to-use latency 4 cycles; PAUSE ~10 cycles before
+ *        Skylake, which raised it to ~140).
+ *  [DS]  Intel Core i5-700 series datasheet: BCLK 133.33 MHz, i5-750
+ *        ratio 20 → 2.67 GHz.
+ */
+import { OPCODES, type CostClass } from '../isa/opcodes.js';
+import type { CpuCosts } from '../cpu/cpu.js';
+import { UD_INDEX } from '../cpu/dispatch.js';
+
+export interface CostEntry {
+  cycles: number;
+  source: string;
+}
+
+export interface CpuModel {
+  name: string;
+  /** core clock in Hz; the TSC counts at this rate */
+  hz: number;
+  classes: Record<CostClass, CostEntry>;
+  events: {
+    /** IDT event delivery: push frame, read gate, jump */
+    interruptDelivery: CostEntry;
+    /** ICR write to interrupt acceptance at the target APIC */
+    ipiLatency: CostEntry;
+    /** APIC timer: core cycles per timer-clock tick */
+    apicTimerCyclesPerTick: CostEntry;
+  };
+}
+
+export const NEHALEM: CpuModel = {
+  name: 'Nehalem (Core i5-750)',
+  hz: 2_670_000_000,
+  classes: {
+    alu: { cycles: 1, source: '[AF] ADD/SUB/AND/CMP r,r: latency 1' },
+    mov: { cycles: 1, source: '[AF] MOV r,r: latency 1' },
+    load: { cycles: 4, source: '[OPT] L1D load-to-use latency 4' },
+    store: { cycles: 1, source: '[AF] MOV m,r: reciprocal throughput 1' },
+    rmw: { cycles: 6, source: 'estimate: load (4) + ALU (1) + store (1)' },
+    lea: { cycles: 1, source: '[AF] LEA: latency 1' },
+    shift: { cycles: 1, source: '[AF] SHL/SHR/SAR/ROL r,i: latency 1' },
+    mul: { cycles: 3, source: '[AF] IMUL r32 / MUL r32: latency 3' },
+    div: { cycles: 23, source: '[AF] DIV r32 17-28, IDIV r32 19-28: middle of the range' },
+    branch: { cycles: 1, source: '[AF] Jcc: reciprocal throughput 1-2 (predicted)' },
+    jmp: { cycles: 2, source: '[AF] JMP: reciprocal throughput 2' },
+    call: { cycles: 2, source: '[AF] CALL: reciprocal throughput 2' },
+    ret: { cycles: 2, source: '[AF] RET: reciprocal throughput 2' },
+    push: { cycles: 1, source: '[AF] PUSH r: reciprocal throughput 1' },
+    pop: { cycles: 1, source: '[AF] POP r: reciprocal throughput 1' },
+    xchg: { cycles: 20, source: '[AF] XCHG r,m (implicit LOCK): ~20' },
+    cmpxchg: { cycles: 5, source: 'estimate: CMPXCHG m,r without LOCK, a handful of cycles ([AF] lists ~5 µops)' },
+    locked: { cycles: 20, source: '[AF] LOCK CMPXCHG / LOCK XADD: ~20 (uncontended, L1 hit)' },
+    nop: { cycles: 1, source: '[AF] NOP: reciprocal throughput 0.25-1 (rounded up: cycles are integers)' },
+    pause: { cycles: 10, source: '[OPT] PAUSE ~10 cycles before Skylake' },
+    cli: { cycles: 3, source: 'estimate: CLI is a few microcoded µops' },
+    sti: { cycles: 3, source: 'estimate: STI is a few microcoded µops' },
+    int: { cycles: 20, source: 'estimate: INT n decode/trap overhead; the IDT delivery itself is events.interruptDelivery' },
+    iret: { cycles: 80, source: 'estimate: IRET is a long microcoded sequence (serialising)' },
+    hlt: { cycles: 1, source: 'estimate: entering HLT; wake-up latency is modelled by the platform' },
+    rdtsc: { cycles: 24, source: '[AF] RDTSC: latency 24' },
+    rdmsr: { cycles: 100, source: 'estimate: RDMSR is microcoded, ~100 cycles' },
+    wrmsr: { cycles: 100, source: 'estimate: WRMSR is microcoded, ~100 cycles' },
+    cpuid: { cycles: 200, source: 'estimate: [AF] lists CPUID at ~100-250 on cores of this era' },
+    lidt: { cycles: 20, source: 'estimate: LIDT is serialising microcode' },
+    io: { cycles: 1000, source: 'estimate: an uncached device register access (~0.4 µs)' },
+    work: { cycles: 0, source: 'modelling device: the units carry the cost (operand)' },
+    trace: { cycles: 1, source: 'estimate: a tracepoint is a NOP while not enabled (static key)' },
+    flags: { cycles: 5, source: 'estimate: PUSHFD/POPFD are microcoded' },
+    vmx: { cycles: 100, source: 'estimate: VMX instructions are microcoded; VMREAD/VMWRITE ~100 on Nehalem' },
+    vmcall: { cycles: 1, source: 'the VM exit it causes is charged separately' },
+  },
+  events: {
+    interruptDelivery: { cycles: 100, source: 'estimate: protected-mode IDT delivery, ~100 cycles' },
+    ipiLatency: { cycles: 1300, source: 'estimate: ~0.5 µs from ICR write to acceptance on a single-socket Nehalem' },
+    apicTimerCyclesPerTick: { cycles: 20, source: '[DS] the APIC timer counts at BCLK 133.33 MHz; core ratio 20' },
+  },
+};
+
+/** Per-opcode cycle table for the interpreter, from the opcode table and a model. */
+export function cpuCosts(model: CpuModel): CpuCosts {
+  const perOpcode = new Int32Array(UD_INDEX + 1);
+  for (const e of OPCODES) perOpcode[e.opcode] = model.classes[e.cost].cycles;
+  return { perOpcode, interruptDelivery: model.events.interruptDelivery.cycles };
+}
