@@ -177,7 +177,7 @@ export class Cpu implements LazyFlags {
       const b = this.mem.bytes;
       b[p] = v; b[p + 1] = v >>> 8; b[p + 2] = v >>> 16; b[p + 3] = v >>> 24;
     }
-    if (this.decoded[p >>> PAGE_SHIFT] !== undefined || this.decoded[(p + 3) >>> PAGE_SHIFT] !== undefined) this.mem.invalidate(p + 3);
+    if (this.decoded[p >>> PAGE_SHIFT] !== undefined || this.decoded[(p + 3) >>> PAGE_SHIFT] !== undefined) this.mem.invalidate(p, 4);
   }
 
   write16(addr: number, v: number): void {
@@ -185,14 +185,14 @@ export class Cpu implements LazyFlags {
     const p = this.memBase + addr;
     const b = this.mem.bytes;
     b[p] = v; b[p + 1] = v >>> 8;
-    if (this.decoded[p >>> PAGE_SHIFT] !== undefined || this.decoded[(p + 1) >>> PAGE_SHIFT] !== undefined) this.mem.invalidate(p + 1);
+    if (this.decoded[p >>> PAGE_SHIFT] !== undefined || this.decoded[(p + 1) >>> PAGE_SHIFT] !== undefined) this.mem.invalidate(p, 2);
   }
 
   write8(addr: number, v: number): void {
     if (addr + 1 > this.memLimit) return this.writeOutside(addr, v & 0xff, 1);
     const p = this.memBase + addr;
     this.mem.bytes[p] = v;
-    if (this.decoded[p >>> PAGE_SHIFT] !== undefined) this.mem.invalidate(p);
+    if (this.decoded[p >>> PAGE_SHIFT] !== undefined) this.mem.invalidate(p, 1);
   }
 
   /** Access beyond RAM: memory-mapped devices, else a floating bus (all ones). */

@@ -23,11 +23,14 @@ export class EventQueue {
   private seq = 0;
   /** time of the event being fired (or last fired) */
   now = 0;
+  /** told of every new event, so the machine can end the running CPU's slice at it */
+  onSchedule: ((time: number) => void) | null = null;
 
   schedule(time: number, name: string, fire: (time: number) => void): EventHandle {
     if (!Number.isFinite(time)) throw new RangeError(`event ${name}: time must be finite`);
     const e: Entry = { time, seq: this.seq++, pending: true, name, fire };
     this.push(e);
+    this.onSchedule?.(time);
     return e;
   }
 

@@ -7,6 +7,8 @@
  */
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 1 << PAGE_SHIFT;
+/** longest instruction encoding (form 'mi': opcode, reg byte, mem byte, disp32, imm32) */
+export const MAX_INSN_LENGTH = 11;
 
 export class PhysicalMemory {
   readonly bytes: Uint8Array;
@@ -23,18 +25,32 @@ export class PhysicalMemory {
     this.decoded = new Array(size >>> PAGE_SHIFT).fill(undefined);
   }
 
-  /** Forget decoded code around a written address (an instruction may start on the previous page). */
-  invalidate(addr: number): void {
-    const p = addr >>> PAGE_SHIFT;
-    this.decoded[p] = undefined;
-    if (p > 0) this.decoded[p - 1] = undefined;
+  /**
+   * Forget decoded instructions overlapping a write of `size` bytes at
+   * `addr`: every slot from MAX_INSN_LENGTH - 1 bytes before it (an
+   * instruction starting there may reach into the write) to its last byte.
+   * Per-slot rather than per-page, so data that shares a page with code
+   * (small programs, stacks next to text) does not force re-decoding.
+   */
+  invalidate(addr: number, size: number): void {
+    const end = addr + size;
+    for (let a = Math.max(0, addr - (MAX_INSN_LENGTH - 1)); a < end; a++) {
+      const page = this.decoded[a >>> PAGE_SHIFT];
+      if (page !== undefined) page[(a & (PAGE_SIZE - 1)) << 2] = 0;
+    }
+  }
+
+  /** Drop all decoded code of the pages a range touches (bulk loads, DMA). */
+  invalidatePages(addr: number, size: number): void {
+    const first = Math.max(0, (addr >>> PAGE_SHIFT) - 1);
+    for (let p = first; p <= (addr + size - 1) >>> PAGE_SHIFT; p++) this.decoded[p] = undefined;
   }
 
   /** Load bytes (e.g. an ELF segment) at a physical address. */
   load(addr: number, data: Uint8Array): void {
     if (addr < 0 || addr + data.length > this.size) throw new RangeError(`load at 0x${addr.toString(16)} (+${data.length}) outside memory`);
     this.bytes.set(data, addr);
-    for (let a = addr & ~(PAGE_SIZE - 1); a < addr + data.length; a += PAGE_SIZE) this.invalidate(a);
+    this.invalidatePages(addr, data.length);
   }
 
   read32(addr: number): number {
@@ -45,6 +61,6 @@ export class PhysicalMemory {
   write32(addr: number, v: number): void {
     const b = this.bytes;
     b[addr] = v; b[addr + 1] = v >>> 8; b[addr + 2] = v >>> 16; b[addr + 3] = v >>> 24;
-    if (this.decoded[addr >>> PAGE_SHIFT] || this.decoded[(addr + 3) >>> PAGE_SHIFT]) this.invalidate(addr + 3);
+    if (this.decoded[addr >>> PAGE_SHIFT] || this.decoded[(addr + 3) >>> PAGE_SHIFT]) this.invalidate(addr, 4);
   }
 }

@@ -1,0 +1,43 @@
+/**
+ * Constants every firmware and guest program sees as predefined assembler
+ * symbols: MSR numbers, ports, register bits, exception vectors. They come
+ * from the TypeScript definitions the emulator itself uses, so assembly and
+ * emulator cannot drift apart (no hand-kept .inc file).
+ */
+import * as Msr from '../apic/msr.js';
+import { IOAPIC_BASE, IOREGSEL, IOWIN, IOREDTBL } from '../apic/io-apic.js';
+import { IA32_TIME_STAMP_COUNTER, GATE_INTERRUPT, GATE_TRAP } from '../cpu/cpu.js';
+import { Vector } from '../cpu/faults.js';
+import * as Disk from '../devices/disk.js';
+import { EXIT_PORT } from '../devices/exit-port.js';
+import { COM1_PORT, UART_LSR } from '../devices/uart.js';
+import { DISK_IRQ } from './machine.js';
+
+function numeric(mod: Record<string, unknown>, filter: (name: string) => boolean = () => true): Record<string, number> {
+  return Object.fromEntries(Object.entries(mod).filter(([k, v]) => typeof v === 'number' && filter(k))) as Record<string, number>;
+}
+
+export const PLATFORM_SYMBOLS: Readonly<Record<string, number>> = {
+  ...numeric(Msr, (k) => /^(IA32_|X2APIC_|DELIVERY_|ESR_|SVR_|LVT_MASK)/.test(k)),
+  IA32_TIME_STAMP_COUNTER,
+  // LVT timer modes (SDM 10.5.4.1) and ICR fields (SDM 10.6.1)
+  LVT_TIMER_ONESHOT: 0,
+  LVT_TIMER_PERIODIC: 1 << 17,
+  LVT_TIMER_TSC_DEADLINE: 2 << 17,
+  ICR_INIT: Msr.DELIVERY_INIT << 8,
+  ICR_STARTUP: Msr.DELIVERY_STARTUP << 8,
+  ICR_NMI: Msr.DELIVERY_NMI << 8,
+  ICR_LEVEL_ASSERT: 1 << 14,
+  ICR_SELF: 1 << 18,
+  ICR_ALL_INCLUDING_SELF: 2 << 18,
+  ICR_ALL_EXCLUDING_SELF: 3 << 18,
+  // IDT gate attribute words: present | type << 8 (see Cpu.deliverThroughIdt)
+  IDT_INTERRUPT_GATE: 0x8000 | (GATE_INTERRUPT << 8),
+  IDT_TRAP_GATE: 0x8000 | (GATE_TRAP << 8),
+  ...Object.fromEntries(Object.entries(Vector).filter(([, v]) => typeof v === 'number').map(([k, v]) => [`VEC_${k}`, v as number])),
+  IOAPIC_BASE, IOAPIC_IOREGSEL: IOREGSEL, IOAPIC_IOWIN: IOWIN, IOAPIC_IOREDTBL: IOREDTBL,
+  COM1_PORT, UART_LSR, UART_LSR_THRE: 0x20,
+  EXIT_PORT,
+  ...numeric(Disk, (k) => /^(DISK_|SECTOR_SIZE)/.test(k)),
+  DISK_IRQ,
+};

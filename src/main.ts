@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+/**
+ * vmxsim command line: `tsx src/main.ts COMMAND ...` (see README "CLI").
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { asmCommand, buildCommand, disasmCommand } from './asm/cli.js';
+import { EXIT_MACHINE, EXIT_OK, UsageError, reportError } from './cli/errors.js';
+import { formatRunSummary, runProgram } from './cli/program.js';
+import { NEHALEM } from './machine/cpu-model.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const DEMO = path.join(ROOT, 'firmware/demo/main.s');
+
+interface RunArgs {
+  file: string;
+  cpus: number;
+  memory: number;
+  time: number;
+  'max-instructions'?: number;
+  quantum: number;
+}
+
+function runCommand(a: RunArgs): number {
+  if (!Number.isInteger(a.cpus) || a.cpus < 1 || a.cpus > 64) throw new UsageError(`--cpus ${a.cpus}: expected 1-64`);
+  if (!Number.isInteger(a.memory) || a.memory < 1 || a.memory > 2048) throw new UsageError(`--memory ${a.memory}: expected 1-2048 (MiB)`);
+  if (!(a.time > 0)) throw new UsageError(`--time ${a.time}: expected a positive number of simulated milliseconds`);
+  if (!Number.isInteger(a.quantum) || a.quantum < 1) throw new UsageError(`--quantum ${a.quantum}: expected a positive number of cycles`);
+  const line: Record<number, string> = {};
+  const run = runProgram(
+    a.file,
+    {
+      cpus: a.cpus,
+      memoryBytes: a.memory << 20,
+      quantum: a.quantum,
+      onUartOutput: (src, text) => {
+        line[src] = (line[src] ?? '') + text;
+        if (text === '\n') {
+          process.stdout.write(line[src]);
+          line[src] = '';
+        }
+      },
+    },
+    { untilCycles: (a.time / 1e3) * NEHALEM.hz, maxInstructions: a['max-instructions'] },
+  );
+  for (const rest of Object.values(line)) if (rest) process.stdout.write(`${rest}\n`);
+  console.log(formatRunSummary(run));
+  if (run.result.reason === 'shutdown') return EXIT_MACHINE;
+  return run.result.reason === 'exit' && run.result.exitCode !== 0 ? EXIT_MACHINE : EXIT_OK;
+}
+
+const runOptions = {
+  cpus: { type: 'number', default: 2, describe: 'number of CPUs' },
+  memory: { type: 'number', default: 64, describe: 'RAM in MiB' },
+  time: { type: 'number', default: 1000, describe: 'simulated-time limit in milliseconds' },
+  'max-instructions': { type: 'number', describe: 'instruction limit (watchdog)' },
+  quantum: { type: 'number', default: 1000, describe: 'cycles a CPU runs before the others catch up' },
+} as const;
+
+function main(argv: string[]): number {
+  let code = EXIT_OK;
+  const guard = (f: () => number) => () => {
+    try {
+      code = f();
+    } catch (e) {
+      code = reportError(e);
+    }
+  };
+  yargs(argv)
+    .scriptName('vmxsim')
+    .usage('$0 [command]\n\nCycle-approximate x86 VMX emulator. With no command: the machine-core demo.')
+    .command('$0', 'run the demo: two CPUs, APIC timers, IPIs, UART, exit port', {}, (a) => guard(() => {
+      if (a._.length) return 2; // yargs' strict mode has already reported it
+      console.log(`vmxsim demo: ${path.relative(process.cwd(), DEMO) || DEMO} on 2 CPUs (see README for more)`);
+      return runCommand({ file: DEMO, cpus: 2, memory: 64, time: 1000, quantum: 1000 });
+    })())
+    .command('run <file>', 'run a program (ELF image or .s source) on the bare machine', (y) =>
+      y.positional('file', { type: 'string', demandOption: true }).options(runOptions),
+    (a) => guard(() => runCommand(a as unknown as RunArgs))())
+    .command('asm <files..>', 'assemble into an ELF32 image', (y) =>
+      y.positional('files', { type: 'string', array: true, demandOption: true })
+        .option('o', { alias: 'output', type: 'string', demandOption: true, describe: 'output ELF file' })
+        .option('base', { type: 'number', describe: 'load address of the first section' }),
+    (a) => { code = asmCommand(a.files as string[], a.o as string, a.base as number | undefined); })
+    .command('disasm <file>', 'disassemble an ELF image (output re-assembles)', (y) =>
+      y.positional('file', { type: 'string', demandOption: true }),
+    (a) => { code = disasmCommand(a.file as string); })
+    .command('build', 'assemble every program under firmware/ and guests/ into build/', {}, () => { code = buildCommand(ROOT); })
+    .strict()
+    .fail((msg, err) => {
+      if (err) throw err;
+      console.error(`error: ${msg} (see --help)`);
+      code = 2;
+    })
+    .help()
+    .parseSync();
+  return code;
+}
+
+process.exitCode = main(hideBin(process.argv));
