@@ -10,6 +10,7 @@ import { asmCommand, buildCommand, disasmCommand } from './asm/cli.js';
 import { EXIT_MACHINE, EXIT_OK, UsageError, reportError } from './cli/errors.js';
 import { formatRunSummary, runProgram } from './cli/program.js';
 import { NEHALEM } from './machine/cpu-model.js';
+import { PLATFORM_SYMBOLS } from './machine/platform-symbols.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DEMO = path.join(ROOT, 'firmware/demo/main.s');
@@ -83,11 +84,11 @@ function main(argv: string[]): number {
       y.positional('files', { type: 'string', array: true, demandOption: true })
         .option('o', { alias: 'output', type: 'string', demandOption: true, describe: 'output ELF file' })
         .option('base', { type: 'number', describe: 'load address of the first section' }),
-    (a) => { code = asmCommand(a.files as string[], a.o as string, a.base as number | undefined); })
+    (a) => { code = asmCommand(a.files as string[], a.o as string, a.base as number | undefined, { ...PLATFORM_SYMBOLS }); })
     .command('disasm <file>', 'disassemble an ELF image (output re-assembles)', (y) =>
       y.positional('file', { type: 'string', demandOption: true }),
     (a) => { code = disasmCommand(a.file as string); })
-    .command('build', 'assemble every program under firmware/ and guests/ into build/', {}, () => { code = buildCommand(ROOT); })
+    .command('build', 'assemble every program under firmware/ and guests/ into build/', {}, () => { code = buildCommand(ROOT, { ...PLATFORM_SYMBOLS }); })
     .strict()
     .fail((msg, err) => {
       if (err) throw err;

@@ -58,7 +58,8 @@
  *   immediates (expressions), memory `[base + index*scale + disp]` (terms in
  *   any order, scale 1/2/4/8, disp any expression) optionally preceded by
  *   `byte`, `word` or `dword` (optionally followed by `ptr`). Jump and call
- *   targets are absolute expressions; `trace` takes a tracepoint name or number.
+ *   targets are absolute expressions; `trace` takes a tracepoint name (which
+ *   takes precedence over a symbol of the same name) or number.
  *   The first form of the mnemonic (in table order) that accepts the operands
  *   is used: a memory operand without a size is a dword, or takes its size
  *   from a register operand (`mov [x], al`); imm8 accepts -128..255, imm16
@@ -66,8 +67,10 @@
  * - Errors are reported as `file:line:col: error: message` (up to 20 at once).
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { AsmError } from './errors.js';
-import { SECTIONS, splitLines, type SectionName } from './directives.js';
+import { splitLines } from './directives.js';
+import { SECTIONS, type SectionName } from './section.js';
 import { PF_R, PF_W, PF_X, type Image, type Segment, type Symbol } from './image.js';
 import { Pass, type AsmOptions, type Shared } from './parser.js';
 import { StmtError } from './errors.js';
@@ -139,7 +142,7 @@ function run(p: Pass, paths: readonly string[]): void {
       p.shared.errors.push({ seq: p.seq, msg: `${f}:1:1: error: cannot read file (${(e as Error).message})` });
       continue;
     }
-    p.includeStack.push(f);
+    p.includeStack.push(path.normalize(f));
     p.processLines(splitLines(text, f), 0);
     p.includeStack.pop();
   }
@@ -191,10 +194,17 @@ function finish(p: Pass, bases: ReadonlyMap<SectionName, number>): Image {
       labels.push({ name, sec: d.sec, off: d.off, order: order++ });
       continue;
     }
+    if (d.kind === 'abs' && d.loc === null) continue; // predefined (opts.defines): not this program's symbols
     let v: bigint | null = null;
     if (d.kind === 'abs') v = d.val;
     else if (d.kind === 'set') v = d.val ? p.absolutize(d.val).v : null;
-    else v = p.lookup(name, 0, d.loc, '')?.v ?? null;
+    else {
+      try {
+        v = p.lookup(name, 0, d.loc, '')?.v ?? null;
+      } catch {
+        v = null; // a circular definition, reported where it is defined
+      }
+    }
     if (v !== null) syms.push({ name, value: u32(v), size: 0, section: null, global, kind: 'abs' });
   }
   const sized = new Map<string, number>();
@@ -214,6 +224,7 @@ function finish(p: Pass, bases: ReadonlyMap<SectionName, number>): Image {
   const symbols = [...all.filter((s) => !s.global), ...all.filter((s) => s.global)];
 
   let entry = bases.get('.text')!;
+  let entryLoc = p.entry?.loc;
   if (p.entry) {
     try {
       const v = p.evaluate(p.entry.expr, p.entry.loc, p.entry.scope);
@@ -223,7 +234,14 @@ function finish(p: Pass, bases: ReadonlyMap<SectionName, number>): Image {
     }
   } else {
     const start = p.syms.get('_start');
-    if (start?.kind === 'label') entry = bases.get(start.sec)! + start.off;
+    if (start?.kind === 'label') {
+      entry = bases.get(start.sec)! + start.off;
+      entryLoc = start.loc;
+    }
+  }
+  const text = segments.find((s) => s.name === '.text');
+  if (text && entryLoc && (entry < text.vaddr || entry >= text.vaddr + text.memsz)) {
+    p.report(new StmtError(entryLoc, `entry point 0x${entry.toString(16)} is outside .text (0x${text.vaddr.toString(16)}..0x${(text.vaddr + text.memsz - 1).toString(16)}); expected an address of an instruction`), END);
   }
   return { entry, segments, symbols };
 }

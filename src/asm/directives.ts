@@ -9,9 +9,7 @@ import { parseExpr, TokenStream, describe, type Expr } from './expr.js';
 import { locAt, splitCommas, type Token } from './lexer.js';
 import type { SrcLine } from './macros.js';
 import type { Pass } from './parser.js';
-
-export const SECTIONS = ['.text', '.rodata', '.data', '.bss'] as const;
-export type SectionName = (typeof SECTIONS)[number];
+import { SECTIONS, type SectionName } from './section.js';
 
 const DATA_SIZES: Record<string, number> = { '.byte': 1, '.word': 2, '.long': 4, '.dword': 4, '.quad': 8 };
 

@@ -1,5 +1,6 @@
 /**
- * Macros: `.macro NAME [arg[, arg...]]` ... `.endm`. In the body, `\arg` is
+ * Line structure: conditional assembly (.if/.elseif/.else/.endif) and
+ * macros, `.macro NAME [arg[, arg...]]` ... `.endm`. In the body, `\arg` is
  * replaced by the argument text, `\@` by a number unique to the expansion
  * (for labels) and `\()` by nothing (to separate `\arg` from following text).
  * A backslash followed by anything else is left alone (string escapes).
@@ -72,4 +73,50 @@ function substitute(text: string, values: ReadonlyMap<string, string>, unique: n
     }
   }
   return out;
+}
+
+export const CONDS: ReadonlySet<string> = new Set(['.if', '.elseif', '.else', '.endif']);
+
+interface Cond { loc: SrcLoc; active: boolean; taken: boolean; parentActive: boolean; seenElse: boolean }
+
+/** The open .if blocks of one file or macro expansion. */
+export class CondStack {
+  private readonly conds: Cond[] = [];
+
+  /** Are lines at this point assembled? */
+  active(): boolean {
+    return this.conds.length === 0 || this.conds[this.conds.length - 1].active;
+  }
+
+  /** Handle one conditional directive; `value` evaluates its condition (only called when it matters). */
+  handle(word: string, loc: SrcLoc, value: () => boolean): void {
+    const top = this.conds[this.conds.length - 1];
+    if (word === '.if') {
+      const parentActive = this.active();
+      const v = parentActive ? value() : false;
+      this.conds.push({ loc, active: v, taken: v || !parentActive, parentActive, seenElse: false });
+      return;
+    }
+    if (!top) throw new StmtError(loc, `${word} without .if`);
+    if (word === '.endif') {
+      this.conds.pop();
+      return;
+    }
+    if (top.seenElse) throw new StmtError(loc, `${word} after .else; expected .endif`);
+    if (word === '.else') {
+      top.active = top.parentActive && !top.taken;
+      top.taken = true;
+      top.seenElse = true;
+    } else if (!top.parentActive || top.taken) {
+      top.active = false;
+    } else {
+      top.active = value();
+      top.taken = top.active;
+    }
+  }
+
+  /** Locations of the .if blocks still open. */
+  open(): SrcLoc[] {
+    return this.conds.map((c) => c.loc);
+  }
 }

@@ -9,40 +9,16 @@ import { encodeForm } from '../isa/forms.js';
 import { StmtError, suggest, type SrcLoc } from './errors.js';
 import { evaluate, parseExpr, registerByName, TokenStream, type Expr, type Val } from './expr.js';
 import { lexLine, locAt, splitCommas, splitRawArgs, statementEnd, type Token } from './lexer.js';
-import { expandMacro, lineLoc, parseMacroHeader, type Macro, type SrcLine } from './macros.js';
+import { CONDS, CondStack, expandMacro, lineLoc, parseMacroHeader, type Macro, type SrcLine } from './macros.js';
 import { ALL_MNEMONICS, lookupMnemonic, matchEntry, MULTIWORD_FIRST, operandFields, parseOperand, type ValueOf } from './operands.js';
-import { directive, DIRECTIVES, SECTIONS, type SectionName } from './directives.js';
+import { directive, DIRECTIVES } from './directives.js';
+import { Section, SECTIONS, type SectionName } from './section.js';
 
 export type SymDef =
   | { readonly kind: 'label'; readonly sec: SectionName; readonly off: number; readonly loc: SrcLoc }
   | { readonly kind: 'equ'; readonly expr: Expr; readonly here: Val; readonly scope: string; readonly loc: SrcLoc }
   | { readonly kind: 'set'; readonly val: Val | null; readonly loc: SrcLoc }
   | { readonly kind: 'abs'; readonly val: bigint; readonly loc: SrcLoc | null };
-
-/** Growable byte buffer of one section. */
-export class Section {
-  size = 0;
-  maxAlign = 1;
-  /** where the largest .align is (for layout errors) */
-  alignLoc: SrcLoc | null = null;
-  buf = new Uint8Array(256);
-  constructor(readonly name: SectionName) {}
-  push(bytes: ArrayLike<number>, store: boolean): void {
-    if (store) {
-      if (this.size + bytes.length > this.buf.length) {
-        const n = new Uint8Array(Math.max(this.buf.length * 2, this.size + bytes.length));
-        n.set(this.buf.subarray(0, this.size));
-        this.buf = n;
-      }
-      for (let i = 0; i < bytes.length; i++) this.buf[this.size + i] = bytes[i] & 0xff;
-    }
-    this.size += bytes.length;
-  }
-  fill(n: number, byte: number, store: boolean): void {
-    if (store) this.push(new Uint8Array(n).fill(byte & 0xff), true);
-    else this.size += n;
-  }
-}
 
 export interface AsmOptions {
   readonly base?: number;
@@ -61,10 +37,6 @@ export interface Shared {
 }
 
 class CycleError extends Error {}
-
-const CONDS = new Set(['.if', '.elseif', '.else', '.endif']);
-
-interface Cond { loc: SrcLoc; active: boolean; taken: boolean; parentActive: boolean; seenElse: boolean }
 
 export class Pass {
   readonly syms = new Map<string, SymDef>();
@@ -93,7 +65,8 @@ export class Pass {
   ) {
     this.base = prev ? prev.base : (shared.opts.base ?? 0x1000);
     for (const [name, v] of Object.entries(shared.opts.defines ?? {})) {
-      this.syms.set(name, { kind: 'abs', val: BigInt(v), loc: null });
+      if (Number.isSafeInteger(v)) this.syms.set(name, { kind: 'abs', val: BigInt(v), loc: null });
+      else if (pass === 1) shared.errors.push({ seq: -1, msg: `error: defined constant ${name} = ${v} is not an integer` });
     }
   }
 
@@ -184,7 +157,9 @@ export class Pass {
     this.lastUnknown = null;
     const v = this.evaluate(e, loc);
     if (v === null) {
-      const sym = this.lastUnknown ? ` ('${this.lastUnknown}' is not defined before this line)` : '';
+      const sym = this.lastUnknown
+        ? ` ('${this.lastUnknown}' is not defined before this line)`
+        : ' (it depends on an address outside .text, known only at the end)';
       throw new StmtError(loc, `${what} must be known at this point${sym}; expected an expression of symbols defined earlier`);
     }
     if (v.sec !== null) {
@@ -221,7 +196,7 @@ export class Pass {
   // ---- lines -------------------------------------------------------------
 
   processLines(lines: readonly SrcLine[], depth: number): void {
-    const conds: Cond[] = [];
+    const conds = new CondStack();
     for (let i = 0; i < lines.length; i++) {
       const l = lines[i];
       const seq = this.seq++;
@@ -231,10 +206,10 @@ export class Pass {
       const loc = lineLoc(l, m ? m[1].length + 1 : 1);
       try {
         if (CONDS.has(word)) {
-          this.conditional(word, text.slice(m![0].length), m![0].length, l, loc, conds, seq);
+          conds.handle(word, loc, () => this.condition(word, text, m![0].length, l, loc, seq));
           continue;
         }
-        if (conds.length && !conds[conds.length - 1].active) continue;
+        if (!conds.active()) continue;
         if (word === '.macro') {
           i = this.defineMacro(lines, i, text.slice(m![0].length), loc);
           continue;
@@ -245,47 +220,20 @@ export class Pass {
         this.report(e, seq);
       }
     }
-    for (const c of conds) this.report(new StmtError(c.loc, 'unterminated .if, expected .endif'), this.seq);
+    for (const c of conds.open()) this.report(new StmtError(c, 'unterminated .if, expected .endif'), this.seq);
   }
 
-  private conditional(word: string, rest: string, off: number, l: SrcLine, loc: SrcLoc, conds: Cond[], seq: number): void {
-    const top = conds[conds.length - 1];
-    const cond = (): boolean => {
-      const lx = lexLine(' '.repeat(off) + rest, lineLoc(l));
+  /** Value of an .if/.elseif condition (errors are reported and count as false). */
+  private condition(word: string, text: string, off: number, l: SrcLine, loc: SrcLoc, seq: number): boolean {
+    try {
+      const lx = lexLine(' '.repeat(off) + text.slice(off), lineLoc(l));
       const ts = new TokenStream(lx.tokens, lineLoc(l), lx.end);
       const e = parseExpr(ts);
       if (!ts.atEnd()) throw ts.error(`unexpected '${ts.peek()!.text}' after ${word} expression`);
       return this.known(e, loc, seq, `${word} condition`) !== 0n;
-    };
-    const guarded = (): boolean => {
-      try {
-        return cond();
-      } catch (e) {
-        this.report(e, seq);
-        return false;
-      }
-    };
-    if (word === '.if') {
-      const parentActive = top ? top.active : true;
-      const v = parentActive ? guarded() : false;
-      conds.push({ loc, active: v, taken: v || !parentActive, parentActive, seenElse: false });
-      return;
-    }
-    if (!top) throw new StmtError(loc, `${word} without .if`);
-    if (word === '.endif') {
-      conds.pop();
-      return;
-    }
-    if (top.seenElse) throw new StmtError(loc, `${word} after .else; expected .endif`);
-    if (word === '.else') {
-      top.active = top.parentActive && !top.taken;
-      top.taken = true;
-      top.seenElse = true;
-    } else if (!top.parentActive || top.taken) {
-      top.active = false;
-    } else {
-      top.active = guarded();
-      top.taken = top.active;
+    } catch (e) {
+      this.report(e, seq);
+      return false;
     }
   }
 
@@ -332,6 +280,9 @@ export class Pass {
     }
     if (t.text.startsWith('.')) {
       const name = t.text.toLowerCase();
+      if (CONDS.has(name) || name === '.macro' || name === '.endm') {
+        throw new StmtError(at, `${name} must be the first word of its line (no label before it)`);
+      }
       if (!DIRECTIVES.has(name)) throw new StmtError(at, `unknown directive '${t.text}'${suggest(name, [...DIRECTIVES, '.macro', '.endm', ...CONDS])}`);
       directive(this, name, rest, { loc, at, end, seq, depth, text });
       return;

@@ -47,7 +47,7 @@ export class Runner {
 
   flags(values: Partial<Record<FlagName, 0 | 1>>): this {
     let f = this.cpu.eflags;
-    for (const [name, bit] of FLAG_NAMES) {
+    for (const [bit, name] of FLAG_NAMES) {
       const v = values[name as FlagName];
       if (v !== undefined) f = v ? f | bit : f & ~bit;
     }
@@ -73,8 +73,9 @@ export class Runner {
     this.startCycles = this.cpu.cycles;
     for (let i = 0; i < maxSteps && this.cpu.eip !== target; i++) {
       if (this.cpu.state !== CpuState.Running) {
-        this.machine.run({ untilCycles: this.cpu.cycles + 1 });
-        if (this.cpu.state !== CpuState.Running && this.machine.queue.nextTime() === Infinity) break;
+        // halted: let the machine fire events until something wakes the CPU
+        if (this.machine.queue.nextTime() === Infinity) break;
+        this.machine.queue.fireNext();
         continue;
       }
       this.cpu.stepOne();
