@@ -11,6 +11,7 @@ import { EXIT_MACHINE, EXIT_OK, UsageError, reportError } from './cli/errors.js'
 import { formatRunSummary, runProgram } from './cli/program.js';
 import { NEHALEM } from './machine/cpu-model.js';
 import { PLATFORM_SYMBOLS } from './machine/platform-symbols.js';
+import { isaReferenceMarkdown, updateReadme } from './isa/reference.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DEMO = path.join(ROOT, 'firmware/demo/main.s');
@@ -88,6 +89,13 @@ function main(argv: string[]): number {
     .command('disasm <file>', 'disassemble an ELF image (output re-assembles)', (y) =>
       y.positional('file', { type: 'string', demandOption: true }),
     (a) => { code = disasmCommand(a.file as string); })
+    .command('isa', 'print the ISA reference (generated from the opcode table)', (y) =>
+      y.option('update-readme', { type: 'boolean', describe: 'rewrite the reference section of README.md' }),
+    (a) => {
+      if (!a['update-readme']) { console.log(isaReferenceMarkdown()); return; }
+      code = updateReadme(path.join(ROOT, 'README.md')) ? 0 : 1;
+      if (code) console.error('error: README.md has no isa-reference markers');
+    })
     .command('build', 'assemble every program under firmware/ and guests/ into build/', {}, () => { code = buildCommand(ROOT, { ...PLATFORM_SYMBOLS }); })
     .strict()
     .fail((msg, err) => {
