@@ -8,7 +8,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { asmCommand, buildCommand, disasmCommand } from './asm/cli.js';
 import { EXIT_MACHINE, EXIT_OK, UsageError, reportError } from './cli/errors.js';
-import { formatRunSummary, runProgram } from './cli/program.js';
+import { formatRunSummary, parseGuestOption, runProgram } from './cli/program.js';
 import { NEHALEM } from './machine/cpu-model.js';
 import { PLATFORM_SYMBOLS } from './machine/platform-symbols.js';
 import { isaReferenceMarkdown, updateReadme } from './isa/reference.js';
@@ -18,6 +18,7 @@ const DEMO = path.join(ROOT, 'firmware/demo/main.s');
 
 interface RunArgs {
   file: string;
+  guest?: string[];
   cpus: number;
   memory: number;
   time: number;
@@ -46,6 +47,7 @@ function runCommand(a: RunArgs): number {
       },
     },
     { untilCycles: (a.time / 1e3) * NEHALEM.hz, maxInstructions: a['max-instructions'] },
+    (a.guest ?? []).map(parseGuestOption),
   );
   for (const rest of Object.values(line)) if (rest) process.stdout.write(`${rest}\n`);
   console.log(formatRunSummary(run));
@@ -59,6 +61,7 @@ const runOptions = {
   time: { type: 'number', default: 1000, describe: 'simulated-time limit in milliseconds' },
   'max-instructions': { type: 'number', describe: 'instruction limit (watchdog)' },
   quantum: { type: 'number', default: 1000, describe: 'cycles a CPU runs before the others catch up' },
+  guest: { type: 'string', array: true, describe: 'load a guest image FILE@SYMBOL: at the host symbol (guest-physical 0)' },
 } as const;
 
 function main(argv: string[]): number {
@@ -81,6 +84,11 @@ function main(argv: string[]): number {
     .command('run <file>', 'run a program (ELF image or .s source) on the bare machine', (y) =>
       y.positional('file', { type: 'string', demandOption: true }).options(runOptions),
     (a) => guard(() => runCommand(a as unknown as RunArgs))())
+    .command('vmx-demo', 'the VMX demo: a small hypervisor (firmware/hv-demo) runs a tiny guest (guests/tiny)', {}, () => guard(() =>
+      runCommand({
+        file: path.join(ROOT, 'firmware/hv-demo/main.s'), guest: [`${path.join(ROOT, 'guests/tiny/main.s')}@guest_memory`],
+        cpus: 1, memory: 64, time: 1000, quantum: 1000,
+      }))())
     .command('asm <files..>', 'assemble into an ELF32 image', (y) =>
       y.positional('files', { type: 'string', array: true, demandOption: true })
         .option('o', { alias: 'output', type: 'string', demandOption: true, describe: 'output ELF file' })

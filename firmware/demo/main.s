@@ -27,19 +27,17 @@ _start:
     xor ebx, ebx
     jmp cpu_main
 
-; idt_init — point every vector at unexpected_interrupt, then install the
-; timer and IPI handlers (Linux: idt_setup_apic_and_irq_gates)
+; idt_init — every vector to unexpected_interrupt, then the timer and IPI
+; handlers (Linux: idt_setup_apic_and_irq_gates)
 idt_init:
-    xor ecx, ecx
-.fill:
-    mov dword [idt + ecx*8], unexpected_interrupt
-    mov dword [idt + ecx*8 + 4], IDT_INTERRUPT_GATE
-    inc ecx
-    cmp ecx, 256
-    jb .fill
-    mov dword [idt + TIMER_VECTOR*8], timer_interrupt
-    mov dword [idt + IPI_VECTOR*8], ipi_interrupt
-    lidt [idt_descriptor]
+    mov eax, unexpected_interrupt
+    call idt_set_all
+    mov ecx, TIMER_VECTOR
+    mov eax, timer_interrupt
+    call idt_set_gate
+    mov ecx, IPI_VECTOR
+    mov eax, ipi_interrupt
+    call idt_set_gate
     ret
 
 ; cpu_main — per-CPU part, ebx = this CPU's number
@@ -187,6 +185,7 @@ unexpected_interrupt:
     hlt
 
 .include "../lib/console.s"
+.include "../lib/idt.s"
 
 .rodata
 msg_cpu:        .asciz "cpu"
@@ -198,10 +197,6 @@ msg_done:       .asciz "demo: both CPUs done\n"
 msg_unexpected: .asciz "demo: unexpected interrupt or exception\n"
 
 .data
-.align 8
-idt_descriptor:
-    .word 256*8 - 1
-    .long idt
 console_lock:   .long 0
 cpus_done:      .long 0
 ticks:          .long 0, 0
@@ -209,5 +204,4 @@ ipis:           .long 0, 0
 
 .bss
 .align 16
-idt:            .space 256*8
 stacks:         .space STACK_SIZE * NCPUS

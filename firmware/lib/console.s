@@ -8,6 +8,7 @@
 
 ; serial_putc — write the byte in al to COM1, waiting for THR empty
 ; (Linux: serial_putchar in arch/x86/boot/early_serial_console.c)
+.text
 serial_putc:
     push ebx
     mov ebx, eax

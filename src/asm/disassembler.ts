@@ -5,7 +5,7 @@
  */
 import { decodeForm, encodeForm, FIXED_KINDS, isMem, isReg, type OperandKind } from '../isa/forms.js';
 import { BY_MNEMONIC, BY_OPCODE, type OpcodeEntry } from '../isa/opcodes.js';
-import { NO_REG, REG16_NAMES, REG32_NAMES, REG8_NAMES } from '../isa/registers.js';
+import { CR_NAMES, NO_REG, REG16_NAMES, REG32_NAMES, REG8_NAMES } from '../isa/registers.js';
 import { TRACEPOINTS } from '../isa/tracepoints.js';
 import type { Expr } from './expr.js';
 import { registerByName } from './expr.js';
@@ -22,7 +22,7 @@ export interface Disassembled {
 
 const hex = (v: number): string => `0x${(v >>> 0).toString(16)}`;
 const small = (v: number): string => (v > -10 && v < 10 ? String(v) : v < 0 && v > -0x10000 ? `-${hex(-v)}` : hex(v));
-const REGS: Record<string, readonly string[]> = { r32: REG32_NAMES, r16: REG16_NAMES, r8: REG8_NAMES };
+const REGS: Record<string, readonly string[]> = { r32: REG32_NAMES, r16: REG16_NAMES, r8: REG8_NAMES, cr: CR_NAMES };
 const NOWHERE = { file: '', line: 0, col: 0 };
 
 function byteRow(read: (a: number) => number, addr: number): Disassembled {

@@ -10,7 +10,7 @@
  * section (its section's address depends on the sizes before it); such values
  * carry `sec`. Differences of two labels of one section are plain numbers.
  */
-import { REG16_NAMES, REG32_NAMES, REG8_NAMES } from '../isa/registers.js';
+import { CR_NAMES, REG16_NAMES, REG32_NAMES, REG8_NAMES } from '../isa/registers.js';
 import { StmtError, type SrcLoc } from './errors.js';
 import { locAt, type Token } from './lexer.js';
 
@@ -18,14 +18,14 @@ export type Expr =
   | { readonly t: 'num'; readonly v: bigint; readonly pos: number }
   | { readonly t: 'sym'; readonly name: string; readonly pos: number }
   | { readonly t: 'here'; readonly pos: number }
-  | { readonly t: 'reg'; readonly size: 8 | 16 | 32; readonly num: number; readonly name: string; readonly pos: number }
+  | { readonly t: 'reg'; readonly size: 0 | 8 | 16 | 32; readonly num: number; readonly name: string; readonly pos: number }
   | { readonly t: 'un'; readonly op: string; readonly e: Expr; readonly pos: number }
   | { readonly t: 'bin'; readonly op: string; readonly l: Expr; readonly r: Expr; readonly pos: number };
 
 /** Register by (case-insensitive) name. */
-export function registerByName(name: string): { size: 8 | 16 | 32; num: number; name: string } | undefined {
+export function registerByName(name: string): { size: 0 | 8 | 16 | 32; num: number; name: string } | undefined {
   const n = name.toLowerCase();
-  for (const [size, names] of [[32, REG32_NAMES], [16, REG16_NAMES], [8, REG8_NAMES]] as const) {
+  for (const [size, names] of [[32, REG32_NAMES], [16, REG16_NAMES], [8, REG8_NAMES], [0, CR_NAMES]] as const) {
     const i = (names as readonly string[]).indexOf(n);
     if (i >= 0) return { size, num: i, name: n };
   }

@@ -16,7 +16,7 @@ import { locAt, type Token } from './lexer.js';
 export type MemSize = 0 | 8 | 16 | 32;
 
 export type Operand =
-  | { readonly k: 'reg'; readonly size: 8 | 16 | 32; readonly num: number; readonly name: string; readonly pos: number }
+  | { readonly k: 'reg'; readonly size: 0 | 8 | 16 | 32; readonly num: number; readonly name: string; readonly pos: number }
   | {
       readonly k: 'mem'; readonly size: MemSize; readonly base: number; readonly index: number;
       readonly scale: 1 | 2 | 4 | 8; readonly disp: Expr | null; readonly pos: number;
@@ -174,6 +174,8 @@ function accepts(kind: OperandKind, op: Operand, all: readonly Operand[], valueO
   switch (kind) {
     case 'r32': case 'r16': case 'r8':
       return op.k === 'reg' && `r${op.size}` === kind ? 'ok' : 'no';
+    case 'cr': // control registers are size 0 in registerByName
+      return op.k === 'reg' && op.size === 0 ? 'ok' : 'no';
     case 'm':
       return op.k === 'mem' ? 'ok' : 'no';
     case 'm32': case 'm16': case 'm8': {

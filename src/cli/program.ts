@@ -5,7 +5,8 @@
  */
 import { existsSync } from 'node:fs';
 import { assemble } from '../asm/assembler.js';
-import type { Image } from '../asm/image.js';
+import { lookupSymbol, type Image } from '../asm/image.js';
+import { ExitStats } from '../trace/exit-stats.js';
 import { loadImage, readImageFile } from '../machine/loader.js';
 import { Machine, type MachineConfig, type RunResult } from '../machine/machine.js';
 import { PLATFORM_SYMBOLS } from '../machine/platform-symbols.js';
@@ -23,19 +24,40 @@ export interface ProgramRun {
   machine: Machine;
   image: Image;
   result: RunResult;
+  exits: ExitStats;
+}
+
+/** A guest image to load into the host image's memory at the address of `symbol` (its guest-physical 0). */
+export interface GuestLoad {
+  path: string;
+  symbol: string;
+}
+
+/** Parse `FILE@SYMBOL` (the --guest option). */
+export function parseGuestOption(spec: string): GuestLoad {
+  const at = spec.lastIndexOf('@');
+  if (at <= 0 || at === spec.length - 1) throw new UsageError(`--guest ${spec}: expected FILE@SYMBOL (the host symbol where guest-physical 0 lives)`);
+  return { path: spec.slice(0, at), symbol: spec.slice(at + 1) };
 }
 
 export function runProgram(
   path: string,
   config: Partial<MachineConfig>,
   limits: { untilCycles?: number; maxInstructions?: number },
+  guests: GuestLoad[] = [],
 ): ProgramRun {
   const image = loadProgram(path);
   const machine = new Machine(config);
+  const exits = new ExitStats(machine.trace);
   loadImage(machine.memory, image, path);
+  for (const g of guests) {
+    const sym = lookupSymbol(image, g.symbol);
+    if (!sym) throw new UsageError(`--guest ${g.path}@${g.symbol}: ${path} has no symbol ${g.symbol}`);
+    loadImage(machine.memory, loadProgram(g.path), g.path, sym.value, machine.memory.size - sym.value);
+  }
   machine.start(image.entry);
   const result = machine.run(limits);
-  return { machine, image, result };
+  return { machine, image, result, exits };
 }
 
 const STATE_NAMES: Record<CpuState, string> = {
@@ -46,7 +68,7 @@ const STATE_NAMES: Record<CpuState, string> = {
 };
 
 /** Human summary: why it stopped, simulated time, instructions, per CPU. */
-export function formatRunSummary({ machine, result }: Omit<ProgramRun, 'image'>): string {
+export function formatRunSummary({ machine, result, exits }: Omit<ProgramRun, 'image'>): string {
   const hz = machine.config.model.hz;
   const ms = (result.cycles / hz) * 1e3;
   const why =
@@ -61,5 +83,6 @@ export function formatRunSummary({ machine, result }: Omit<ProgramRun, 'image'>)
   for (const c of machine.cpus) {
     lines.push(`  cpu${c.id}: ${c.instructions} instructions, ${c.cycles} cycles, ${STATE_NAMES[c.state]}, eip 0x${c.eip.toString(16)}`);
   }
+  if (exits.total > 0) lines.push('', 'VM exits (perf kvm stat style; time = exit to next entry):', exits.format(hz));
   return lines.join('\n');
 }

@@ -11,6 +11,9 @@ import type { Bus } from '../devices/bus.js';
 import type { AccessContext, AccessSize } from '../devices/device.js';
 import { PAGE_SHIFT, PAGE_SIZE, type PhysicalMemory } from '../machine/memory.js';
 import { TraceKind, type Trace } from '../trace/trace.js';
+import { ExitReason, VmExit } from '../vmx/exit-reasons.js';
+import { IntrType, intrInfo } from '../vmx/controls.js';
+import type { Vmx } from '../vmx/vmx.js';
 import { CpuFault, Vector, fault } from './faults.js';
 import { FlagOp, carry, condition, statusFlags, type LazyFlags } from './lazy-flags.js';
 import { HANDLER_FNS, LENGTHS, decodeInto } from './dispatch.js';
@@ -33,7 +36,8 @@ export enum EventType {
 }
 
 export interface MsrDevice {
-  readMsr(msr: number, time: number): number | undefined;
+  /** a number when it fits in 53 bits, else a bigint (VMX capability MSRs) */
+  readMsr(msr: number, time: number): number | bigint | undefined;
   writeMsr(msr: number, value: number, time: number): boolean;
 }
 
@@ -92,6 +96,13 @@ export class Cpu implements LazyFlags {
   /** physical address of linear 0 and the size of the accessible window (root mode: all RAM) */
   memBase = 0;
   memLimit: number;
+
+  /** CR0 (reset: PE | ET — this machine starts in flat protected mode) and CR4 */
+  cr0 = 0x11;
+  cr4 = 0;
+  /** VMX non-root operation (running a guest) */
+  nonRoot = false;
+  vmx: Vmx | null = null;
 
   apic: InterruptController | null = null;
   readonly msrDevices: MsrDevice[] = [];
@@ -197,11 +208,13 @@ export class Cpu implements LazyFlags {
 
   /** Access beyond RAM: memory-mapped devices, else a floating bus (all ones). */
   protected readOutside(addr: number, size: AccessSize): number {
+    if (this.nonRoot) throw this.vmx!.eptViolation(Math.max(addr, this.memLimit), this.fetching ? 'fetch' : 'read');
     this.ctx.time = this.cycles;
     return this.platform.bus.mem.read(addr, size, this.ctx);
   }
 
   protected writeOutside(addr: number, v: number, size: AccessSize): void {
+    if (this.nonRoot) throw this.vmx!.eptViolation(Math.max(addr, this.memLimit), 'write');
     this.ctx.time = this.cycles;
     this.platform.bus.mem.write(addr, v, size, this.ctx);
   }
@@ -232,7 +245,7 @@ export class Cpu implements LazyFlags {
   }
 
   /** RDMSR: the TSC here, everything else from the devices (APIC, VMX capabilities, ...). #GP(0) if nobody knows it. */
-  readMsr(msr: number): number {
+  readMsr(msr: number): number | bigint {
     if (msr === IA32_TIME_STAMP_COUNTER) return this.tsc();
     for (const d of this.msrDevices) {
       const v = d.readMsr(msr, this.cycles);
@@ -246,9 +259,33 @@ export class Cpu implements LazyFlags {
     throw fault(Vector.GP, 0);
   }
 
-  /** Time-stamp counter: one tick per cycle (invariant TSC). */
+  /** Time-stamp counter: one tick per cycle (invariant TSC); a guest sees TSC_OFFSET added (SDM 25.3). */
   tsc(): number {
-    return this.cycles;
+    return this.nonRoot ? this.cycles + this.vmx!.tscOffset : this.cycles;
+  }
+
+  /** In non-root mode, raise the VM exit `reason` for the current instruction when `cond` holds. */
+  exitIf(cond: boolean, reason: ExitReason, qualification = 0): void {
+    if (cond) throw new VmExit(reason, qualification, 0, 0, this.next - this.eip);
+  }
+
+  /** MOV from CR0/CR2/CR3/CR4 (others #UD). A guest reads host-owned bits from the read shadow (SDM 25.3). */
+  readCr(n: number): number {
+    if (n === 0) return this.nonRoot ? this.vmx!.shadowCr(0, this.cr0) : this.cr0;
+    if (n === 4) return this.nonRoot ? this.vmx!.shadowCr(4, this.cr4) : this.cr4;
+    if (n === 2 || n === 3) return 0; // no paging modelled
+    throw fault(Vector.UD);
+  }
+
+  /** MOV to CR0/CR4 (CR2/CR3 accepted and ignored: no paging). A guest changing a host-owned bit exits (reason 28). */
+  writeCr(n: number, v: number, reg: number): void {
+    if (n !== 0 && n !== 2 && n !== 3 && n !== 4) throw fault(Vector.UD);
+    if (this.nonRoot && (n === 0 || n === 4)) this.exitIf(this.vmx!.crWriteExits(n, v), ExitReason.CR_ACCESS, n | (reg << 8));
+    if (n === 0) this.cr0 = v >>> 0;
+    else if (n === 4) {
+      if (this.vmx?.on && !(v & CR4_VMXE)) throw fault(Vector.GP, 0); // CR4.VMXE is fixed to 1 in VMX operation
+      this.cr4 = v >>> 0;
+    }
   }
 
   // ---- execution ---------------------------------------------------------
@@ -260,8 +297,7 @@ export class Cpu implements LazyFlags {
       try {
         this.runInner();
       } catch (e) {
-        if (e instanceof CpuFault) this.handleFault(e);
-        else throw e;
+        this.handleEvent(e);
       }
     }
   }
@@ -315,12 +351,22 @@ export class Cpu implements LazyFlags {
    * allocates no closure context.
    */
   private fetchOutside(eip: number): Int32Array {
-    decodeInto(null, 0, eip, FETCH_SCRATCH, 0, (i) => this.read8((eip + i) >>> 0));
+    this.fetching = true;
+    try {
+      decodeInto(null, 0, eip, FETCH_SCRATCH, 0, (i) => this.read8((eip + i) >>> 0));
+    } finally {
+      this.fetching = false;
+    }
     return FETCH_SCRATCH;
   }
+  private fetching = false;
 
   /** At an instruction boundary: deliver a pending NMI or external interrupt if allowed. */
   protected pollInterrupts(): boolean {
+    if (this.nonRoot) {
+      const exit = this.vmx!.pendingExit();
+      if (exit) throw exit;
+    }
     if (this.nmiPending) {
       this.nmiPending = false;
       this.deliver(Vector.NMI, EventType.Nmi, undefined, this.eip);
@@ -340,9 +386,29 @@ export class Cpu implements LazyFlags {
     return true;
   }
 
-  /** One place where faults raised by instructions are handled. */
-  protected handleFault(f: CpuFault): void {
-    this.deliver(f.vector, EventType.HardwareException, f.errorCode, this.eip);
+  /**
+   * The one place where what an instruction raised is handled: a fault is
+   * delivered (or, in a guest, may exit through the exception bitmap); a VM
+   * exit — raised by an instruction, at a boundary, or while delivering an
+   * event — goes through Vmx.exit.
+   */
+  protected handleEvent(e: unknown): void {
+    try {
+      if (e instanceof CpuFault) this.exception(e.vector, e.errorCode, this.eip);
+      else if (e instanceof VmExit) this.vmx!.exit(e);
+      else throw e;
+    } catch (nested) {
+      if (nested instanceof VmExit) this.vmx!.exit(nested);
+      else throw nested;
+    }
+  }
+
+  /** Raise exception `vector`: a VM exit if the guest's exception bitmap says so (SDM 25.2), else IDT delivery. */
+  exception(vector: number, errorCode: number | undefined, returnEip: number): void {
+    if (this.nonRoot && this.vmx!.exceptionExits(vector)) {
+      throw new VmExit(ExitReason.EXCEPTION_NMI, 0, intrInfo(vector, IntrType.HARD_EXCEPTION, errorCode !== undefined), errorCode ?? 0);
+    }
+    this.deliver(vector, EventType.HardwareException, errorCode, returnEip);
   }
 
   /** INT n: a trap, returns to the next instruction. */
@@ -367,7 +433,7 @@ export class Cpu implements LazyFlags {
         this.tripleFault();
         return;
       }
-      this.deliver(Vector.DF, EventType.HardwareException, 0, returnEip);
+      this.exception(Vector.DF, 0, returnEip);
     }
   }
 
@@ -379,6 +445,7 @@ export class Cpu implements LazyFlags {
     if ((attr & 0x8000) === 0) throw fault(Vector.NP, gate + 2);
     const gateType = (attr >> 8) & 0xf;
     if (gateType !== GATE_INTERRUPT && gateType !== GATE_TRAP) throw fault(Vector.GP, gate + 2);
+    if (this.nonRoot) this.vmx!.vectoring = intrInfo(vector, type as number as IntrType, errorCode !== undefined);
     const flags = this.eflags;
     this.push(flags);
     this.push(returnEip);
@@ -386,11 +453,14 @@ export class Cpu implements LazyFlags {
     this.eflagsRest &= ~TF;
     if (gateType === GATE_INTERRUPT) this.eflagsRest &= ~IF;
     this.eip = offset;
+    if (this.nonRoot) this.vmx!.vectoring = 0;
     this.cycles += this.platform.costs.interruptDelivery;
     this.platform.trace.emit(this.cycles, this.id, TraceKind.Interrupt, vector, type);
   }
 
+  /** Triple fault: shutdown (SDM 6.15); in a guest, a VM exit with reason 2 instead. */
   tripleFault(): void {
+    if (this.nonRoot) throw new VmExit(ExitReason.TRIPLE_FAULT);
     this.state = CpuState.Shutdown;
     this.runLimit = 0;
     this.platform.trace.emit(this.cycles, this.id, TraceKind.TripleFault, this.eip, 0);
@@ -408,7 +478,9 @@ export class Cpu implements LazyFlags {
   wakeIfInterrupted(time: number): void {
     this.intrCheck = true;
     if (this.state !== CpuState.Halted) return;
-    const deliverable = this.nmiPending || ((this.eflagsRest & IF) !== 0 && this.apic !== null && this.apic.pendingVector() >= 0);
+    const apicPending = this.apic !== null && this.apic.pendingVector() >= 0;
+    // in a guest with external-interrupt exiting, any pending interrupt ends HLT (as an exit) whatever IF says
+    const deliverable = this.nmiPending || (apicPending && ((this.eflagsRest & IF) !== 0 || (this.nonRoot && this.vmx!.externalInterruptExiting)));
     if (!deliverable) return;
     this.state = CpuState.Running;
     if (time > this.cycles) this.cycles = time;
@@ -437,6 +509,7 @@ export class Cpu implements LazyFlags {
 }
 
 export const IA32_TIME_STAMP_COUNTER = 0x10;
+const CR4_VMXE = 1 << 13;
 /** IDT gate types (SDM 6.11): 32-bit interrupt gate clears IF, trap gate does not. */
 export const GATE_INTERRUPT = 0xe;
 export const GATE_TRAP = 0xf;

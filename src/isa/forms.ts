@@ -22,13 +22,14 @@ export type OperandKind =
   | 'm' | 'm32' | 'm16' | 'm8'
   | 'rel32'
   | 'tp'
+  | 'cr'
   | 'eax' | 'ax' | 'al' | 'dx' | 'cl';
 
 export const FIXED_KINDS: ReadonlySet<OperandKind> = new Set(['eax', 'ax', 'al', 'dx', 'cl']);
 
 export type FormName =
   | 'none' | 'r' | 'rr' | 'ri' | 'ri8' | 'rcl' | 'rm' | 'rm8' | 'rm16' | 'mr' | 'm8r' | 'm16r' | 'mi' | 'm8i'
-  | 'm' | 'i' | 'i8' | 'rel' | 'tp' | 'r8'
+  | 'm' | 'i' | 'i8' | 'rel' | 'tp' | 'r8' | 'crr' | 'rcr'
   | 'in8_dx' | 'in16_dx' | 'in32_dx' | 'in8_i' | 'in16_i' | 'in32_i'
   | 'out8_dx' | 'out16_dx' | 'out32_dx' | 'out8_i' | 'out16_i' | 'out32_i';
 
@@ -61,13 +62,16 @@ const FORM_OPERANDS: Record<FormName, OperandKind[]> = {
   i8: ['imm8'],
   rel: ['rel32'],
   tp: ['tp', 'r32'],
+  crr: ['cr', 'r32'],
+  rcr: ['r32', 'cr'],
   in8_dx: ['al', 'dx'], in16_dx: ['ax', 'dx'], in32_dx: ['eax', 'dx'],
   in8_i: ['al', 'imm8'], in16_i: ['ax', 'imm8'], in32_i: ['eax', 'imm8'],
   out8_dx: ['dx', 'al'], out16_dx: ['dx', 'ax'], out32_dx: ['dx', 'eax'],
   out8_i: ['imm8', 'al'], out16_i: ['imm8', 'ax'], out32_i: ['imm8', 'eax'],
 };
 
-export const isReg = (k: OperandKind): boolean => k === 'r32' || k === 'r16' || k === 'r8';
+/** Kinds encoded in the register byte (control registers too: cr0-cr7 by number). */
+export const isReg = (k: OperandKind): boolean => k === 'r32' || k === 'r16' || k === 'r8' || k === 'cr';
 export const isMem = (k: OperandKind): boolean => k === 'm' || k === 'm32' || k === 'm16' || k === 'm8';
 export function immBytes(k: OperandKind): number {
   switch (k) {

@@ -15,7 +15,7 @@ import { FORMS, type Form, type FormName } from './forms.js';
 export type CostClass =
   | 'alu' | 'mov' | 'load' | 'store' | 'rmw' | 'lea' | 'shift' | 'mul' | 'div' | 'branch' | 'jmp' | 'call' | 'ret'
   | 'push' | 'pop' | 'xchg' | 'cmpxchg' | 'locked' | 'nop' | 'pause' | 'cli' | 'sti' | 'int' | 'iret' | 'hlt'
-  | 'rdtsc' | 'rdmsr' | 'wrmsr' | 'cpuid' | 'lidt' | 'io' | 'work' | 'trace' | 'flags' | 'vmx' | 'vmcall';
+  | 'rdtsc' | 'rdmsr' | 'wrmsr' | 'cpuid' | 'lidt' | 'io' | 'work' | 'trace' | 'flags' | 'vmx' | 'vmcall' | 'movcr';
 
 export interface OpcodeEntry {
   readonly opcode: number;
@@ -141,6 +141,8 @@ group('System', [
   [0xaa, 'wrmsr', 'none', 'wrmsr', 'MSR[ECX] = EDX:EAX (#GP if unknown or read-only)'],
   [0xab, 'cpuid', 'none', 'cpuid', 'EAX,EBX,ECX,EDX = CPUID leaf EAX, subleaf ECX'],
   [0xac, 'lidt', 'm', 'lidt', 'IDTR = limit16, base32 at [mem]'],
+  [0xae, 'mov', 'crr', 'movcr', 'control register = src (CR0, CR4; CR2/CR3 ignored: no paging)'],
+  [0xaf, 'mov', 'rcr', 'movcr', 'dst = control register'],
   [0xad, 'sidt', 'm', 'store', '[mem] = limit16, base32 of IDTR'],
   [0xb0, 'in', 'in8_dx', 'io', 'AL = port[DX]'],
   [0xb1, 'in', 'in16_dx', 'io', 'AX = port[DX]'],
@@ -154,6 +156,21 @@ group('System', [
   [0xb9, 'out', 'out8_i', 'io', 'port[imm8] = AL'],
   [0xba, 'out', 'out16_i', 'io', 'port[imm8] = AX'],
   [0xbb, 'out', 'out32_i', 'io', 'port[imm8] = EAX'],
+]);
+
+group('VMX (SDM Vol. 3 ch. 30; VMfailInvalid: CF=1, VMfailValid: ZF=1 + VM_INSTRUCTION_ERROR)', [
+  [0xd0, 'vmxon', 'm', 'vmx', 'enter VMX operation; [mem] = 64-bit physical address of the VMXON region'],
+  [0xd1, 'vmxoff', 'none', 'vmx', 'leave VMX operation'],
+  [0xd2, 'vmclear', 'm', 'vmx', 'launch state of the VMCS at [mem] = clear; not current any more'],
+  [0xd3, 'vmptrld', 'm', 'vmx', 'current VMCS = the VMCS at [mem]'],
+  [0xd4, 'vmptrst', 'm', 'vmx', '[mem] = current-VMCS pointer'],
+  [0xd5, 'vmread', 'rr', 'vmx', 'dst = VMCS field whose encoding is in src'],
+  [0xd6, 'vmread', 'mr', 'vmx', '[mem] = VMCS field whose encoding is in src'],
+  [0xd7, 'vmwrite', 'rr', 'vmx', 'VMCS field whose encoding is in the first operand = src'],
+  [0xd8, 'vmwrite', 'rm', 'vmx', 'VMCS field whose encoding is in the first operand = [mem]'],
+  [0xd9, 'vmlaunch', 'none', 'vmx', 'VM entry with a clear VMCS (cost: events.vmEntry)'],
+  [0xda, 'vmresume', 'none', 'vmx', 'VM entry with a launched VMCS (cost: events.vmEntry)'],
+  [0xdb, 'vmcall', 'none', 'vmcall', 'in a guest: VM exit 18 (hypercall); in VMX root: VMfailValid(1)'],
 ]);
 
 group('Modelling and tracing (not x86)', [

@@ -21,3 +21,6 @@ export const REG8_NAMES = ['al', 'cl', 'dl', 'bl', 'spl', 'bpl', 'sil', 'dil'] a
 
 /** Nibble value meaning "no register" in a memory operand's base or index. */
 export const NO_REG = 0xf;
+
+/** Control registers by number (CR1, CR5-CR7 exist as encodings only: #UD). */
+export const CR_NAMES = ['cr0', 'cr1', 'cr2', 'cr3', 'cr4', 'cr5', 'cr6', 'cr7'] as const;

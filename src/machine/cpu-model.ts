@@ -11,6 +11,10 @@
  *        Skylake, which raised it to ~140).
  *  [DS]  Intel Core i5-700 series datasheet: BCLK 133.33 MHz, i5-750
  *        ratio 20 → 2.67 GHz.
+ *  [SPLITX] Landau, Ben-Yehuda, Gordon, "SplitX: Split Guest/Hypervisor
+ *        Execution on Multi-Core", WIOV 2011, Table 1: the direct (world
+ *        switch) cost of a VM exit and re-entry is ~2,000 cycles on a Xeon
+ *        X5570 (Nehalem-EP, the i5-750's microarchitecture) with KVM.
  */
 import { OPCODES, type CostClass } from '../isa/opcodes.js';
 import type { CpuCosts } from '../cpu/cpu.js';
@@ -33,6 +37,9 @@ export interface CpuModel {
     ipiLatency: CostEntry;
     /** APIC timer: core cycles per timer-clock tick */
     apicTimerCyclesPerTick: CostEntry;
+    /** VMX transitions: guest → host and host → guest (injection is an IDT delivery, interruptDelivery) */
+    vmExit: CostEntry;
+    vmEntry: CostEntry;
   };
 }
 
@@ -75,12 +82,15 @@ export const NEHALEM: CpuModel = {
     trace: { cycles: 1, source: 'estimate: a tracepoint is a NOP while not enabled (static key)' },
     flags: { cycles: 5, source: 'estimate: PUSHFD/POPFD are microcoded' },
     vmx: { cycles: 100, source: 'estimate: VMX instructions are microcoded; VMREAD/VMWRITE ~100 on Nehalem' },
-    vmcall: { cycles: 1, source: 'the VM exit it causes is charged separately' },
+    vmcall: { cycles: 1, source: 'the VM exit it causes is charged separately (events.vmExit)' },
+    movcr: { cycles: 20, source: 'estimate: MOV to/from CR0/CR4 is serialising microcode' },
   },
   events: {
     interruptDelivery: { cycles: 100, source: 'estimate: protected-mode IDT delivery, ~100 cycles' },
     ipiLatency: { cycles: 1300, source: 'estimate: ~0.5 µs from ICR write to acceptance on a single-socket Nehalem' },
     apicTimerCyclesPerTick: { cycles: 20, source: '[DS] the APIC timer counts at BCLK 133.33 MHz; core ratio 20' },
+    vmExit: { cycles: 1000, source: '[SPLITX] ~2,000 cycles direct cost of an exit + entry on a Nehalem Xeon X5570 under KVM; split evenly (the split is an estimate)' },
+    vmEntry: { cycles: 1000, source: '[SPLITX] as vmExit; VMLAUNCH/VMRESUME latency, the other half of the round trip' },
   },
 };
 

@@ -14,6 +14,7 @@ import { DISK_PORT, DiskController, type DiskModel } from '../devices/disk.js';
 import { EXIT_PORT, ExitPort } from '../devices/exit-port.js';
 import { COM1_PORT, Uart16550 } from '../devices/uart.js';
 import { Trace } from '../trace/trace.js';
+import { Vmx, VmcsStore } from '../vmx/vmx.js';
 import { NEHALEM, cpuCosts, type CpuModel } from './cpu-model.js';
 import { EventQueue } from './event-queue.js';
 import { PhysicalMemory } from './memory.js';
@@ -70,6 +71,8 @@ export class Machine {
   readonly ioApic: IoApic;
   readonly uart: Uart16550;
   readonly disk: DiskController;
+  /** VMCS data, keyed by VMCS region address (shared: a VMCS may move between CPUs after VMCLEAR) */
+  readonly vmcsStore = new VmcsStore();
   exitCode: number | null = null;
   private exitTime = 0;
   /** CPU currently inside run(), so events scheduled meanwhile can shorten its slice */
@@ -90,7 +93,8 @@ export class Machine {
         cyclesPerTimerTick: cfg.model.events.apicTimerCyclesPerTick.cycles,
       });
       cpu.apic = apic;
-      cpu.msrDevices.push(apic);
+      cpu.vmx = new Vmx(cpu, this.vmcsStore, this.queue, { vmExit: cfg.model.events.vmExit.cycles, vmEntry: cfg.model.events.vmEntry.cycles });
+      cpu.msrDevices.push(apic, { readMsr: (msr) => cpu.vmx!.readMsr(msr), writeMsr: () => false });
       if (i > 0) cpu.state = CpuState.WaitForSipi; // APs wait for INIT-SIPI (SDM 8.4)
       this.cpus.push(cpu);
       this.apics.push(apic);

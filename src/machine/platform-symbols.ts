@@ -12,6 +12,15 @@ import * as Disk from '../devices/disk.js';
 import { EXIT_PORT } from '../devices/exit-port.js';
 import { COM1_PORT, UART_LSR } from '../devices/uart.js';
 import { DISK_IRQ } from './machine.js';
+import { CpuBased, EntryControls, ExitControls, INTR_INFO_DELIVER_CODE, INTR_INFO_VALID, IntrType, Msr as VmxMsr, PinBased, SecondaryExec, CR4_VMXE } from '../vmx/controls.js';
+import { ExitReason } from '../vmx/exit-reasons.js';
+import { Field } from '../vmx/fields.js';
+import { EPTP_MEMTYPE_WB, EPTP_WALK_LENGTH_4 } from '../vmx/ept.js';
+
+const prefixed = (prefix: string, o: Record<string, number>): Record<string, number> =>
+  Object.fromEntries(Object.entries(o).map(([k, v]) => [prefix + k, v]));
+const enumEntries = (e: Record<string, string | number>): Record<string, number> =>
+  Object.fromEntries(Object.entries(e).filter(([, v]) => typeof v === 'number')) as Record<string, number>;
 
 function numeric(mod: Record<string, unknown>, filter: (name: string) => boolean = () => true): Record<string, number> {
   return Object.fromEntries(Object.entries(mod).filter(([k, v]) => typeof v === 'number' && filter(k))) as Record<string, number>;
@@ -40,4 +49,19 @@ export const PLATFORM_SYMBOLS: Readonly<Record<string, number>> = {
   EXIT_PORT,
   ...numeric(Disk, (k) => /^(DISK_|SECTOR_SIZE)/.test(k)),
   DISK_IRQ,
+  // VMX: VMCS field encodings, exit reasons, controls and MSRs under KVM's names
+  ...Field,
+  ...prefixed('EXIT_REASON_', enumEntries(ExitReason)),
+  ...prefixed('PIN_BASED_', PinBased),
+  ...prefixed('CPU_BASED_', CpuBased),
+  ...prefixed('SECONDARY_EXEC_', SecondaryExec),
+  ...prefixed('VM_EXIT_', ExitControls),
+  ...prefixed('VM_ENTRY_', EntryControls),
+  ...VmxMsr,
+  X86_CR4_VMXE: CR4_VMXE,
+  INTR_INFO_VALID_MASK: INTR_INFO_VALID,
+  INTR_INFO_DELIVER_CODE_MASK: INTR_INFO_DELIVER_CODE,
+  ...Object.fromEntries(Object.entries(enumEntries(IntrType)).map(([k, v]) => [`INTR_TYPE_${k}`, v << 8])),
+  VMX_EPTP_MT_WB: EPTP_MEMTYPE_WB,
+  VMX_EPTP_PWL_4: EPTP_WALK_LENGTH_4,
 };

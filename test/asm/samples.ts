@@ -30,6 +30,7 @@ export function sampleFor(e: OpcodeEntry, variant = 0): Sample {
       case 'r32': texts.push(REG32_NAMES[r]); fields.push(r); break;
       case 'r16': texts.push(REG16_NAMES[r]); fields.push(r); break;
       case 'r8': texts.push(REG8_NAMES[r]); fields.push(r); break;
+      case 'cr': texts.push('cr4'); fields.push(4); break;
       case 'imm8': texts.push('0x7f'); fields.push(0x7f); break;
       case 'imm16': texts.push('0x1234'); fields.push(0x1234); break;
       case 'imm32': texts.push('0x12345678'); fields.push(0x12345678); break;

@@ -5,6 +5,7 @@ import { CONTROL_HANDLERS } from './control.js';
 import { DATA_HANDLERS } from './data.js';
 import { MODEL_HANDLERS } from './model.js';
 import { SYSTEM_HANDLERS } from './system.js';
+import { VMX_HANDLERS } from './vmx.js';
 
 export const HANDLERS: Record<string, Handler> = {
   ...ALU_HANDLERS,
@@ -12,4 +13,5 @@ export const HANDLERS: Record<string, Handler> = {
   ...CONTROL_HANDLERS,
   ...SYSTEM_HANDLERS,
   ...MODEL_HANDLERS,
+  ...VMX_HANDLERS,
 };
