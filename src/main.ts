@@ -19,6 +19,8 @@ const DEMO = path.join(ROOT, 'firmware/demo/main.s');
 interface RunArgs {
   file: string;
   guest?: string[];
+  'smi-period'?: number;
+  'smi-work'?: number;
   cpus: number;
   memory: number;
   time: number;
@@ -31,6 +33,10 @@ function runCommand(a: RunArgs): number {
   if (!Number.isInteger(a.memory) || a.memory < 1 || a.memory > 2048) throw new UsageError(`--memory ${a.memory}: expected 1-2048 (MiB)`);
   if (!(a.time > 0)) throw new UsageError(`--time ${a.time}: expected a positive number of simulated milliseconds`);
   if (!Number.isInteger(a.quantum) || a.quantum < 1) throw new UsageError(`--quantum ${a.quantum}: expected a positive number of cycles`);
+  const smiPeriod = a['smi-period'] ?? 0;
+  const smiWork = a['smi-work'] ?? 0;
+  if (!(smiPeriod >= 0) || !(smiWork >= 0)) throw new UsageError('--smi-period and --smi-work take non-negative microseconds');
+  const us = (x: number): number => Math.round((x / 1e6) * NEHALEM.hz);
   const line: Record<number, string> = {};
   const run = runProgram(
     a.file,
@@ -38,6 +44,7 @@ function runCommand(a: RunArgs): number {
       cpus: a.cpus,
       memoryBytes: a.memory << 20,
       quantum: a.quantum,
+      smi: smiPeriod > 0 ? { period: us(smiPeriod), work: us(smiWork), phase: us(smiPeriod) } : null,
       onUartOutput: (src, text) => {
         line[src] = (line[src] ?? '') + text;
         if (text === '\n') {
@@ -48,6 +55,7 @@ function runCommand(a: RunArgs): number {
     },
     { untilCycles: (a.time / 1e3) * NEHALEM.hz, maxInstructions: a['max-instructions'] },
     (a.guest ?? []).map(parseGuestOption),
+    smiPeriod > 0 ? path.join(ROOT, 'firmware/smm/main.s') : undefined,
   );
   for (const rest of Object.values(line)) if (rest) process.stdout.write(`${rest}\n`);
   console.log(formatRunSummary(run));
@@ -62,6 +70,8 @@ const runOptions = {
   'max-instructions': { type: 'number', describe: 'instruction limit (watchdog)' },
   quantum: { type: 'number', default: 1000, describe: 'cycles a CPU runs before the others catch up' },
   guest: { type: 'string', array: true, describe: 'load a guest image FILE@SYMBOL: at the host symbol (guest-physical 0)' },
+  'smi-period': { type: 'number', describe: 'USB-legacy SMIs every this many microseconds (loads firmware/smm)' },
+  'smi-work': { type: 'number', describe: 'microseconds of USB-legacy emulation work per SMI' },
 } as const;
 
 function main(argv: string[]): number {
@@ -84,10 +94,12 @@ function main(argv: string[]): number {
     .command('run <file>', 'run a program (ELF image or .s source) on the bare machine', (y) =>
       y.positional('file', { type: 'string', demandOption: true }).options(runOptions),
     (a) => guard(() => runCommand(a as unknown as RunArgs))())
-    .command('vmx-demo', 'the VMX demo: a small hypervisor (firmware/hv-demo) runs a tiny guest (guests/tiny)', {}, () => guard(() =>
+    .command('vmx-demo', 'the VMX demo: a small hypervisor (firmware/hv-demo) runs a tiny guest (guests/tiny)', (y) =>
+      y.options({ 'smi-period': runOptions['smi-period'], 'smi-work': runOptions['smi-work'] }),
+    (a) => guard(() =>
       runCommand({
         file: path.join(ROOT, 'firmware/hv-demo/main.s'), guest: [`${path.join(ROOT, 'guests/tiny/main.s')}@guest_memory`],
-        cpus: 1, memory: 64, time: 1000, quantum: 1000,
+        cpus: 1, memory: 64, time: 1000, quantum: 1000, 'smi-period': a['smi-period'], 'smi-work': a['smi-work'],
       }))())
     .command('asm <files..>', 'assemble into an ELF32 image', (y) =>
       y.positional('files', { type: 'string', array: true, demandOption: true })

@@ -45,11 +45,13 @@ export function runProgram(
   config: Partial<MachineConfig>,
   limits: { untilCycles?: number; maxInstructions?: number },
   guests: GuestLoad[] = [],
+  smmHandler?: string,
 ): ProgramRun {
   const image = loadProgram(path);
   const machine = new Machine(config);
   const exits = new ExitStats(machine.trace);
   loadImage(machine.memory, image, path);
+  if (smmHandler) machine.loadSmmHandler(loadProgram(smmHandler), smmHandler);
   for (const g of guests) {
     const sym = lookupSymbol(image, g.symbol);
     if (!sym) throw new UsageError(`--guest ${g.path}@${g.symbol}: ${path} has no symbol ${g.symbol}`);
@@ -81,8 +83,10 @@ export function formatRunSummary({ machine, result, exits }: Omit<ProgramRun, 'i
       `${result.instructions} instructions, trace ${machine.trace.count} events, hash ${machine.trace.hash}`,
   ];
   for (const c of machine.cpus) {
-    lines.push(`  cpu${c.id}: ${c.instructions} instructions, ${c.cycles} cycles, ${STATE_NAMES[c.state]}, eip 0x${c.eip.toString(16)}`);
+    const smm = c.smm && c.smm.cycles ? `, SMM ${((c.smm.cycles / hz) * 1e6).toFixed(1)} us` : '';
+    lines.push(`  cpu${c.id}: ${c.instructions} instructions, ${c.cycles} cycles, ${STATE_NAMES[c.state]}, eip 0x${c.eip.toString(16)}${smm}`);
   }
+  if (machine.smiSource.count > 0) lines.push(`  SMIs (USB legacy emulation): ${machine.smiSource.count}`);
   if (exits.total > 0) lines.push('', 'VM exits (perf kvm stat style; time = exit to next entry):', exits.format(hz));
   return lines.join('\n');
 }

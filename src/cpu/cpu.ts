@@ -14,6 +14,7 @@ import { TraceKind, type Trace } from '../trace/trace.js';
 import { ExitReason, VmExit } from '../vmx/exit-reasons.js';
 import { IntrType, intrInfo } from '../vmx/controls.js';
 import type { Vmx } from '../vmx/vmx.js';
+import type { Smm } from './smm.js';
 import { CpuFault, Vector, fault } from './faults.js';
 import { FlagOp, carry, condition, statusFlags, type LazyFlags } from './lazy-flags.js';
 import { HANDLER_FNS, LENGTHS, decodeInto } from './dispatch.js';
@@ -88,6 +89,9 @@ export class Cpu implements LazyFlags {
   /** STI shadow: blocks interrupts before the next instruction */
   inhibit = false;
   nmiPending = false;
+  /** an SMI is latched (taken at the next boundary, whatever IF or the STI shadow say) */
+  smiPending = false;
+  smm: Smm | null = null;
   /** EIP of the next instruction while a handler runs; handlers that branch set it */
   next = 0;
   /** the step loop runs while cycles < runLimit; handlers set it to 0 to stop early */
@@ -317,6 +321,11 @@ export class Cpu implements LazyFlags {
     const lengths = LENGTHS;
     while (this.cycles < this.runLimit) {
       if (this.intrCheck) {
+        if (this.smiPending && !this.smm!.active) {
+          this.smiPending = false;
+          this.smm!.enter();
+          continue;
+        }
         if (this.inhibit) this.inhibit = false;
         else if (this.pollInterrupts()) continue;
       }
@@ -367,7 +376,7 @@ export class Cpu implements LazyFlags {
       const exit = this.vmx!.pendingExit();
       if (exit) throw exit;
     }
-    if (this.nmiPending) {
+    if (this.nmiPending && !this.smm?.active) {
       this.nmiPending = false;
       this.deliver(Vector.NMI, EventType.Nmi, undefined, this.eip);
       return true;
@@ -472,6 +481,17 @@ export class Cpu implements LazyFlags {
     this.state = CpuState.Halted;
     this.runLimit = 0;
     this.platform.trace.emit(this.cycles, this.id, TraceKind.Halt, this.next, 0);
+  }
+
+  /** Assert SMI# (from the platform's SMI source): wakes HLT; taken at the next boundary. */
+  raiseSmi(time: number): void {
+    if (this.state === CpuState.WaitForSipi || this.state === CpuState.Shutdown) return;
+    this.smiPending = true;
+    this.intrCheck = true;
+    if (this.state === CpuState.Halted) {
+      this.state = CpuState.Running;
+      if (time > this.cycles) this.cycles = time;
+    }
   }
 
   /** Called by the machine when an interrupt may wake this CPU at `time`. */

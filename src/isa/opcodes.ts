@@ -15,7 +15,7 @@ import { FORMS, type Form, type FormName } from './forms.js';
 export type CostClass =
   | 'alu' | 'mov' | 'load' | 'store' | 'rmw' | 'lea' | 'shift' | 'mul' | 'div' | 'branch' | 'jmp' | 'call' | 'ret'
   | 'push' | 'pop' | 'xchg' | 'cmpxchg' | 'locked' | 'nop' | 'pause' | 'cli' | 'sti' | 'int' | 'iret' | 'hlt'
-  | 'rdtsc' | 'rdmsr' | 'wrmsr' | 'cpuid' | 'lidt' | 'io' | 'work' | 'trace' | 'flags' | 'vmx' | 'vmcall' | 'movcr';
+  | 'rdtsc' | 'rdmsr' | 'wrmsr' | 'cpuid' | 'lidt' | 'io' | 'work' | 'trace' | 'flags' | 'vmx' | 'vmcall' | 'movcr' | 'rsm';
 
 export interface OpcodeEntry {
   readonly opcode: number;
@@ -158,7 +158,7 @@ group('System', [
   [0xbb, 'out', 'out32_i', 'io', 'port[imm8] = EAX'],
 ]);
 
-group('VMX (SDM Vol. 3 ch. 30; VMfailInvalid: CF=1, VMfailValid: ZF=1 + VM_INSTRUCTION_ERROR)', [
+group('VMX and SMM (SDM Vol. 3 ch. 30, 34; VMfailInvalid: CF=1, VMfailValid: ZF=1 + VM_INSTRUCTION_ERROR)', [
   [0xd0, 'vmxon', 'm', 'vmx', 'enter VMX operation; [mem] = 64-bit physical address of the VMXON region'],
   [0xd1, 'vmxoff', 'none', 'vmx', 'leave VMX operation'],
   [0xd2, 'vmclear', 'm', 'vmx', 'launch state of the VMCS at [mem] = clear; not current any more'],
@@ -171,6 +171,7 @@ group('VMX (SDM Vol. 3 ch. 30; VMfailInvalid: CF=1, VMfailValid: ZF=1 + VM_INSTR
   [0xd9, 'vmlaunch', 'none', 'vmx', 'VM entry with a clear VMCS (cost: events.vmEntry)'],
   [0xda, 'vmresume', 'none', 'vmx', 'VM entry with a launched VMCS (cost: events.vmEntry)'],
   [0xdb, 'vmcall', 'none', 'vmcall', 'in a guest: VM exit 18 (hypercall); in VMX root: VMfailValid(1)'],
+  [0xdc, 'rsm', 'none', 'rsm', 'resume from system-management mode (#UD outside SMM)'],
 ]);
 
 group('Modelling and tracing (not x86)', [

@@ -40,6 +40,9 @@ export interface CpuModel {
     /** VMX transitions: guest → host and host → guest (injection is an IDT delivery, interruptDelivery) */
     vmExit: CostEntry;
     vmEntry: CostEntry;
+    /** SMI recognition + state save, and RSM's restore (the handler's own work is executed) */
+    smmEntry: CostEntry;
+    smmExit: CostEntry;
   };
 }
 
@@ -84,6 +87,7 @@ export const NEHALEM: CpuModel = {
     vmx: { cycles: 100, source: 'estimate: VMX instructions are microcoded; VMREAD/VMWRITE ~100 on Nehalem' },
     vmcall: { cycles: 1, source: 'the VM exit it causes is charged separately (events.vmExit)' },
     movcr: { cycles: 20, source: 'estimate: MOV to/from CR0/CR4 is serialising microcode' },
+    rsm: { cycles: 1, source: 'the SMM exit transition is charged as events.smmExit' },
   },
   events: {
     interruptDelivery: { cycles: 100, source: 'estimate: protected-mode IDT delivery, ~100 cycles' },
@@ -91,6 +95,8 @@ export const NEHALEM: CpuModel = {
     apicTimerCyclesPerTick: { cycles: 20, source: '[DS] the APIC timer counts at BCLK 133.33 MHz; core ratio 20' },
     vmExit: { cycles: 1000, source: '[SPLITX] ~2,000 cycles direct cost of an exit + entry on a Nehalem Xeon X5570 under KVM; split evenly (the split is an estimate)' },
     vmEntry: { cycles: 1000, source: '[SPLITX] as vmExit; VMLAUNCH/VMRESUME latency, the other half of the round trip' },
+    smmEntry: { cycles: 8000, source: 'estimate: SMI entry with state save, ~3 µs (SMI round trips are reported in the several-µs range before any handler work)' },
+    smmExit: { cycles: 8000, source: 'estimate: RSM state restore, ~3 µs' },
   },
 };
 

@@ -13,6 +13,10 @@ import { Bus } from '../devices/bus.js';
 import { DISK_PORT, DiskController, type DiskModel } from '../devices/disk.js';
 import { EXIT_PORT, ExitPort } from '../devices/exit-port.js';
 import { COM1_PORT, Uart16550 } from '../devices/uart.js';
+import { APM_CNT_PORT, UsbLegacySmi, type UsbLegacySmiConfig } from '../devices/smi-source.js';
+import { Smm } from '../cpu/smm.js';
+import type { Image } from '../asm/image.js';
+import { loadImage } from './loader.js';
 import { Trace } from '../trace/trace.js';
 import { Vmx, VmcsStore } from '../vmx/vmx.js';
 import { NEHALEM, cpuCosts, type CpuModel } from './cpu-model.js';
@@ -31,6 +35,8 @@ export interface MachineConfig {
   /** how many recent trace events to keep (debugger, tests) */
   traceKeep: number;
   disk: Partial<DiskModel>;
+  /** USB-legacy SMI source; null = none (the port block is still there for software SMIs) */
+  smi: UsbLegacySmiConfig | null;
   onUartOutput?: (source: number, text: string) => void;
 }
 
@@ -41,7 +47,11 @@ export const DEFAULT_CONFIG: MachineConfig = {
   quantum: 1000,
   traceKeep: 0,
   disk: {},
+  smi: null,
 };
+
+/** SMRAM: the top 64 KiB × CPUs of RAM, like a TSEG; CPU n's SMBASE (as firmware would relocate it). */
+export const SMRAM_PER_CPU = 0x10000;
 
 export type StopReason = 'exit' | 'time-limit' | 'instruction-limit' | 'idle' | 'shutdown';
 
@@ -71,6 +81,7 @@ export class Machine {
   readonly ioApic: IoApic;
   readonly uart: Uart16550;
   readonly disk: DiskController;
+  readonly smiSource: UsbLegacySmi;
   /** VMCS data, keyed by VMCS region address (shared: a VMCS may move between CPUs after VMCLEAR) */
   readonly vmcsStore = new VmcsStore();
   exitCode: number | null = null;
@@ -95,6 +106,7 @@ export class Machine {
       cpu.apic = apic;
       cpu.vmx = new Vmx(cpu, this.vmcsStore, this.queue, { vmExit: cfg.model.events.vmExit.cycles, vmEntry: cfg.model.events.vmEntry.cycles });
       cpu.msrDevices.push(apic, { readMsr: (msr) => cpu.vmx!.readMsr(msr), writeMsr: () => false });
+      cpu.smm = new Smm(cpu, this.smbase(i), { entry: cfg.model.events.smmEntry.cycles, exit: cfg.model.events.smmExit.cycles });
       if (i > 0) cpu.state = CpuState.WaitForSipi; // APs wait for INIT-SIPI (SDM 8.4)
       this.cpus.push(cpu);
       this.apics.push(apic);
@@ -116,6 +128,15 @@ export class Machine {
       this.ioApic.irq(DISK_IRQ),
       { cpuHz: cfg.model.hz, ...cfg.disk },
     );
+    this.smiSource = new UsbLegacySmi(
+      this.queue,
+      (target, time) => {
+        for (const c of this.cpus) if (target === 'all' || c.id === target) c.raiseSmi(time);
+        if (this.running && (target === 'all' || this.running.id === target)) this.running.runLimit = 0;
+      },
+      cfg.smi ?? { period: 0, work: 0, phase: 0 },
+    );
+    this.bus.io.map(APM_CNT_PORT, this.smiSource);
     this.bus.mem.map(IOAPIC_BASE, this.ioApic);
     this.bus.io.map(COM1_PORT, this.uart);
     this.bus.io.map(DISK_PORT, this.disk);
@@ -158,6 +179,16 @@ export class Machine {
       : all.filter((id) => id === dest);
     const at = time + this.config.model.events.ipiLatency.cycles;
     for (const t of targets) this.queue.schedule(at, `ipi->${t}`, (tt) => this.apics[t].receiveIpi(mode, vector, tt));
+  }
+
+  /** SMBASE of CPU `id`: SMRAM is the top SMRAM_PER_CPU × CPUs of RAM. */
+  smbase(id: number): number {
+    return this.config.memoryBytes - SMRAM_PER_CPU * (this.config.cpus - id);
+  }
+
+  /** Load the SMM handler (linked at .base 0x8000, i.e. SMBASE-relative) into every CPU's SMRAM. */
+  loadSmmHandler(image: Image, fileName: string): void {
+    for (const c of this.cpus) loadImage(this.memory, image, fileName, this.smbase(c.id), SMRAM_PER_CPU);
   }
 
   /** Start the bootstrap processor at `entry`. */

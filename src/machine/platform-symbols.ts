@@ -11,6 +11,7 @@ import { Vector } from '../cpu/faults.js';
 import * as Disk from '../devices/disk.js';
 import { EXIT_PORT } from '../devices/exit-port.js';
 import { COM1_PORT, UART_LSR } from '../devices/uart.js';
+import { APM_CNT_PORT } from '../devices/smi-source.js';
 import { DISK_IRQ } from './machine.js';
 import { CpuBased, EntryControls, ExitControls, INTR_INFO_DELIVER_CODE, INTR_INFO_VALID, IntrType, Msr as VmxMsr, PinBased, SecondaryExec, CR4_VMXE } from '../vmx/controls.js';
 import { ExitReason } from '../vmx/exit-reasons.js';
@@ -47,6 +48,7 @@ export const PLATFORM_SYMBOLS: Readonly<Record<string, number>> = {
   IOAPIC_BASE, IOAPIC_IOREGSEL: IOREGSEL, IOAPIC_IOWIN: IOWIN, IOAPIC_IOREDTBL: IOREDTBL,
   COM1_PORT, UART_LSR, UART_LSR_THRE: 0x20,
   EXIT_PORT,
+  APM_CNT_PORT,
   ...numeric(Disk, (k) => /^(DISK_|SECTOR_SIZE)/.test(k)),
   DISK_IRQ,
   // VMX: VMCS field encodings, exit reasons, controls and MSRs under KVM's names

@@ -81,6 +81,7 @@ export const SYSTEM_HANDLERS: Record<string, Handler> = {
   'lidt.m': (c, m, disp) => { const ea = c.ea(m, disp); c.idtLimit = c.read16(ea); c.idtBase = c.read32((ea + 2) >>> 0) >>> 0; },
   'sidt.m': (c, m, disp) => { const ea = c.ea(m, disp); c.write16(ea, c.idtLimit); c.write32((ea + 2) >>> 0, c.idtBase); },
   'mov.crr': (c, cr, r) => c.writeCr(cr, c.regs[r], r),
+  'rsm.none': (c) => { if (!c.smm) throw fault(Vector.UD); c.smm.rsm(); },
   'mov.rcr': (c, r, cr) => { c.regs[r] = c.readCr(cr); },
   ...ioForms,
 };
