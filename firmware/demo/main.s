@@ -175,15 +175,6 @@ apic_eoi:
     wrmsr
     ret
 
-; unexpected_interrupt — report and stop the machine with exit code 2
-unexpected_interrupt:
-    mov esi, msg_unexpected
-    call puts
-    mov eax, 2
-    out EXIT_PORT, eax
-    cli
-    hlt
-
 .include "../lib/console.s"
 .include "../lib/idt.s"
 
@@ -194,7 +185,6 @@ msg_ipis:       .asciz " timer interrupts, IPIs received: "
 msg_tsc:        .asciz ", tsc "
 msg_nl:         .asciz "\n"
 msg_done:       .asciz "demo: both CPUs done\n"
-msg_unexpected: .asciz "demo: unexpected interrupt or exception\n"
 
 .data
 console_lock:   .long 0

@@ -356,14 +356,6 @@ guest_done:
     cli
     hlt
 
-unexpected_interrupt:
-    mov esi, msg_unexpected
-    call puts
-    mov eax, 2
-    out EXIT_PORT, eax
-    cli
-    hlt
-
 .include "../lib/console.s"
 .include "../lib/idt.s"
 .include "../lib/vmx.s"
@@ -374,7 +366,6 @@ msg_guest_value: .asciz "hv: guest hypercall print: "
 msg_done:        .asciz "hv: guest done; timer interrupts injected: "
 msg_exits:       .asciz ", VM exits handled: "
 msg_bad_exit:    .asciz "hv: unexpected VM exit, reason "
-msg_unexpected:  .asciz "hv: unexpected interrupt in VMX root operation\n"
 msg_nl:          .asciz "\n"
 
 .data

@@ -78,6 +78,16 @@ puthex:
     pop ebx
     ret
 
+; panic — print the string at esi and stop the machine with exit code eax
+; (Linux: panic(); here the exit port stands for the reboot that follows)
+panic:
+    push eax
+    call puts
+    pop eax
+    out EXIT_PORT, eax
+    cli
+    hlt
+
 ; spin_lock — take the lock whose address is in ebx (arch_spin_lock)
 spin_lock:
 .retry:

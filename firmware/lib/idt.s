@@ -16,11 +16,22 @@ idt_set_all:
     lidt [idt_descriptor]
     ret
 
+; unexpected_interrupt — a default handler for every vector: report and
+; stop with exit code 2 (Linux: the spurious/unhandled-vector paths end in
+; a report; a firmware this small has nothing to recover)
+unexpected_interrupt:
+    mov esi, msg_unexpected_interrupt
+    mov eax, 2
+    jmp panic
+
 ; idt_set_gate — vector in ecx, handler in eax (interrupt gate)
 idt_set_gate:
     mov [idt + ecx*8], eax
     mov dword [idt + ecx*8 + 4], IDT_INTERRUPT_GATE
     ret
+
+.rodata
+msg_unexpected_interrupt: .asciz "unexpected interrupt or exception\n"
 
 .data
 .align 8

@@ -68,11 +68,8 @@ vmx_insn_failed:
     vmread eax, ecx
     call putdec
     mov esi, msg_vmfail_nl
-    call puts
     mov eax, 1
-    out EXIT_PORT, eax
-    cli
-    hlt
+    jmp panic
 
 .rodata
 msg_vmfail:     .asciz "vmx: VMX instruction failed, VM_INSTRUCTION_ERROR "

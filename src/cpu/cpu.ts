@@ -13,11 +13,13 @@ import { PAGE_SHIFT, PAGE_SIZE, type PhysicalMemory } from '../machine/memory.js
 import { TraceKind, type Trace } from '../trace/trace.js';
 import { ExitReason, VmExit } from '../vmx/exit-reasons.js';
 import { IntrType, intrInfo } from '../vmx/controls.js';
-import type { Vmx } from '../vmx/vmx.js';
+import { crFixedOk, type Vmx } from '../vmx/vmx.js';
 import type { Smm } from './smm.js';
 import { CpuFault, Vector, fault } from './faults.js';
 import { FlagOp, carry, condition, statusFlags, type LazyFlags } from './lazy-flags.js';
 import { HANDLER_FNS, LENGTHS, decodeInto } from './dispatch.js';
+import { codeCacheFor, type CodeCache } from './compiler/cache.js';
+import { BLOCK_END } from './compiler/classify.js';
 
 export enum CpuState {
   Running = 0,
@@ -64,6 +66,10 @@ export interface CpuPlatform {
   cpuCount?: number;
   /** called when this CPU enters shutdown (triple fault) */
   onShutdown?(cpu: Cpu): void;
+  /** run hot code through the block compiler (src/cpu/compiler/); default false: interpreter only */
+  compile?: boolean;
+  /** block-start executions before compiling (default: compiler/cache.ts DEFAULT_THRESHOLD) */
+  compileThreshold?: number;
 }
 
 export class Cpu implements LazyFlags {
@@ -88,7 +94,11 @@ export class Cpu implements LazyFlags {
   intrCheck = false;
   /** STI shadow: blocks interrupts before the next instruction */
   inhibit = false;
+  /** instruction count of the instruction executing in an STI shadow (see inStiShadow) */
+  private shadowInstruction = -1;
   nmiPending = false;
+  /** NMIs are blocked from NMI delivery until the next IRET (SDM 6.7.1) */
+  nmiBlocked = false;
   /** an SMI is latched (taken at the next boundary, whatever IF or the STI shadow say) */
   smiPending = false;
   smm: Smm | null = null;
@@ -114,6 +124,8 @@ export class Cpu implements LazyFlags {
   private readonly mem: PhysicalMemory;
   private readonly decoded: (Int32Array | undefined)[];
   private readonly cost: Int32Array;
+  /** the block compiler's cache (shared by the CPUs on this memory), null when compiling is off */
+  readonly code: CodeCache | null;
 
   constructor(
     readonly id: number,
@@ -123,6 +135,7 @@ export class Cpu implements LazyFlags {
     this.decoded = platform.memory.decoded;
     this.memLimit = platform.memory.size;
     this.cost = platform.costs.perOpcode;
+    this.code = platform.compile ? codeCacheFor(platform.memory, this.cost, platform.compileThreshold) : null;
     this.ctx = { cpu: id, time: 0 };
   }
 
@@ -212,12 +225,14 @@ export class Cpu implements LazyFlags {
 
   /** Access beyond RAM: memory-mapped devices, else a floating bus (all ones). */
   protected readOutside(addr: number, size: AccessSize): number {
+    this.mem.blockBreak = 1; // a device may raise an interrupt or move the run limit: a compiled block stops here
     if (this.nonRoot) throw this.vmx!.eptViolation(Math.max(addr, this.memLimit), this.fetching ? 'fetch' : 'read');
     this.ctx.time = this.cycles;
     return this.platform.bus.mem.read(addr, size, this.ctx);
   }
 
   protected writeOutside(addr: number, v: number, size: AccessSize): void {
+    this.mem.blockBreak = 1;
     if (this.nonRoot) throw this.vmx!.eptViolation(Math.max(addr, this.memLimit), 'write');
     this.ctx.time = this.cycles;
     this.platform.bus.mem.write(addr, v, size, this.ctx);
@@ -268,6 +283,11 @@ export class Cpu implements LazyFlags {
     return this.nonRoot ? this.cycles + this.vmx!.tscOffset : this.cycles;
   }
 
+  /** Is the current instruction the one after STI? (a VM exit it causes saves blocking by STI, SDM 27.3.4) */
+  inStiShadow(): boolean {
+    return this.shadowInstruction === this.instructions;
+  }
+
   /** In non-root mode, raise the VM exit `reason` for the current instruction when `cond` holds. */
   exitIf(cond: boolean, reason: ExitReason, qualification = 0): void {
     if (cond) throw new VmExit(reason, qualification, 0, 0, this.next - this.eip);
@@ -284,12 +304,15 @@ export class Cpu implements LazyFlags {
   /** MOV to CR0/CR4 (CR2/CR3 accepted and ignored: no paging). A guest changing a host-owned bit exits (reason 28). */
   writeCr(n: number, v: number, reg: number): void {
     if (n !== 0 && n !== 2 && n !== 3 && n !== 4) throw fault(Vector.UD);
-    if (this.nonRoot && (n === 0 || n === 4)) this.exitIf(this.vmx!.crWriteExits(n, v), ExitReason.CR_ACCESS, n | (reg << 8));
-    if (n === 0) this.cr0 = v >>> 0;
-    else if (n === 4) {
-      if (this.vmx?.on && !(v & CR4_VMXE)) throw fault(Vector.GP, 0); // CR4.VMXE is fixed to 1 in VMX operation
-      this.cr4 = v >>> 0;
+    if (n !== 0 && n !== 4) return;
+    if (this.nonRoot) {
+      this.exitIf(this.vmx!.crWriteExits(n, v), ExitReason.CR_ACCESS, n | (reg << 8));
+      v = this.vmx!.guestCrWrite(n, v, n === 0 ? this.cr0 : this.cr4);
     }
+    // in VMX operation CR0/CR4 must keep their fixed bits (SDM 23.8), e.g. CR4.VMXE
+    if ((this.vmx?.on || this.nonRoot) && !crFixedOk(n, v)) throw fault(Vector.GP, 0);
+    if (n === 0) this.cr0 = v >>> 0;
+    else this.cr4 = v >>> 0;
   }
 
   // ---- execution ---------------------------------------------------------
@@ -306,10 +329,14 @@ export class Cpu implements LazyFlags {
     }
   }
 
-  /** Execute exactly one instruction (or deliver one pending interrupt). For tests and the debugger. */
+  /**
+   * Execute exactly one instruction (or deliver one pending event). For tests
+   * and the debugger: every step costs at least one cycle (the CPU model has
+   * no zero-cost class), so half a cycle of budget is exactly one step.
+   */
   stepOne(): void {
     if (this.state !== CpuState.Running) return;
-    this.run(this.cycles + 1e-9); // any positive budget runs one boundary
+    this.run(this.cycles + 0.5);
   }
 
   private runInner(): void {
@@ -319,20 +346,30 @@ export class Cpu implements LazyFlags {
     const cost = this.cost;
     const handlers = HANDLER_FNS;
     const lengths = LENGTHS;
+    // block compiler: `entry` = this EIP may start a block (after a control transfer, an uncompilable instruction, an event)
+    const code = this.code;
+    const ends = BLOCK_END;
+    let entry = true;
     while (this.cycles < this.runLimit) {
       if (this.intrCheck) {
         if (this.smiPending && !this.smm!.active) {
           this.smiPending = false;
           this.smm!.enter();
+          entry = true;
           continue;
         }
-        if (this.inhibit) this.inhibit = false;
-        else if (this.pollInterrupts()) continue;
+        if (this.inhibit) {
+          this.inhibit = false;
+          this.shadowInstruction = this.instructions; // the instruction about to run is in the STI shadow
+        }
+        else if (this.pollInterrupts()) { entry = true; continue; }
       }
       const eip = this.eip;
       let idx: number, a: number, b: number, c: number;
       if (eip + 16 <= this.memLimit) {
         const p = this.memBase + eip;
+        // block compiler: run the compiled block starting here (exact: see compiler/block.ts), or count towards compiling it
+        if (entry && code !== null && !this.intrCheck && code.tryRun(this, p, eip)) continue;
         let page = decoded[p >>> 12];
         if (page === undefined) page = decoded[p >>> 12] = new Int32Array(PAGE_SIZE * 4);
         const o = (p & 4095) << 2;
@@ -350,6 +387,7 @@ export class Cpu implements LazyFlags {
       this.eip = this.next;
       this.cycles += cost[idx];
       this.instructions++;
+      entry = ends[idx] !== 0;
     }
   }
 
@@ -375,9 +413,11 @@ export class Cpu implements LazyFlags {
     if (this.nonRoot) {
       const exit = this.vmx!.pendingExit();
       if (exit) throw exit;
+      this.vmx!.wokeFromHlt = false; // no exit: the guest simply resumes after its HLT
     }
-    if (this.nmiPending && !this.smm?.active) {
+    if (this.nmiPending && !this.nmiBlocked && !this.smm?.active) {
       this.nmiPending = false;
+      this.nmiBlocked = true;
       this.deliver(Vector.NMI, EventType.Nmi, undefined, this.eip);
       return true;
     }
@@ -442,19 +482,25 @@ export class Cpu implements LazyFlags {
         this.tripleFault();
         return;
       }
-      this.exception(Vector.DF, 0, returnEip);
+      // SDM Table 6-5: only contributory/#PF on contributory/#PF is a double fault; otherwise the second is handled serially
+      if (type === EventType.HardwareException && causesDoubleFault(vector, e.vector)) this.exception(Vector.DF, 0, returnEip);
+      else this.exception(e.vector, e.errorCode, this.eip);
     }
   }
 
   private deliverThroughIdt(vector: number, type: EventType, errorCode: number | undefined, returnEip: number): void {
     const gate = vector * 8;
+    if (this.nonRoot) {
+      // recorded before the gate is read: an exit while delivering reports this event (SDM 27.2.4)
+      this.vmx!.vectoring = intrInfo(vector, type as number as IntrType, errorCode !== undefined);
+      this.vmx!.vectoringError = errorCode ?? 0;
+    }
     if (gate + 7 > this.idtLimit) throw fault(Vector.GP, gate + 2);
     const offset = this.read32((this.idtBase + gate) >>> 0) >>> 0;
     const attr = this.read32((this.idtBase + gate + 4) >>> 0);
     if ((attr & 0x8000) === 0) throw fault(Vector.NP, gate + 2);
     const gateType = (attr >> 8) & 0xf;
     if (gateType !== GATE_INTERRUPT && gateType !== GATE_TRAP) throw fault(Vector.GP, gate + 2);
-    if (this.nonRoot) this.vmx!.vectoring = intrInfo(vector, type as number as IntrType, errorCode !== undefined);
     const flags = this.eflags;
     this.push(flags);
     this.push(returnEip);
@@ -476,11 +522,12 @@ export class Cpu implements LazyFlags {
     this.platform.onShutdown?.(this);
   }
 
-  /** HLT: stop until an interrupt (or forever with IF=0). */
+  /** HLT: stop until an interrupt (or forever with IF=0). An interrupt already pending ends it at once (the `sti; hlt` idiom). */
   halt(): void {
     this.state = CpuState.Halted;
     this.runLimit = 0;
     this.platform.trace.emit(this.cycles, this.id, TraceKind.Halt, this.next, 0);
+    this.wakeIfInterrupted(this.cycles);
   }
 
   /** Assert SMI# (from the platform's SMI source): wakes HLT; taken at the next boundary. */
@@ -502,6 +549,7 @@ export class Cpu implements LazyFlags {
     // in a guest with external-interrupt exiting, any pending interrupt ends HLT (as an exit) whatever IF says
     const deliverable = this.nmiPending || (apicPending && ((this.eflagsRest & IF) !== 0 || (this.nonRoot && this.vmx!.externalInterruptExiting)));
     if (!deliverable) return;
+    if (this.nonRoot) this.vmx!.wokeFromHlt = true;
     this.state = CpuState.Running;
     if (time > this.cycles) this.cycles = time;
     this.platform.trace.emit(this.cycles, this.id, TraceKind.Wake, 0, 0);
@@ -529,7 +577,14 @@ export class Cpu implements LazyFlags {
 }
 
 export const IA32_TIME_STAMP_COUNTER = 0x10;
-const CR4_VMXE = 1 << 13;
+
+/** SDM Table 6-5: contributory exceptions (#DE, #TS, #NP, #SS, #GP) and #PF. */
+const CONTRIBUTORY = new Set([0, 10, 11, 12, 13]);
+function causesDoubleFault(first: number, second: number): boolean {
+  if (CONTRIBUTORY.has(first)) return CONTRIBUTORY.has(second);
+  if (first === 14) return second === 14 || CONTRIBUTORY.has(second);
+  return false;
+}
 /** IDT gate types (SDM 6.11): 32-bit interrupt gate clears IF, trap gate does not. */
 export const GATE_INTERRUPT = 0xe;
 export const GATE_TRAP = 0xf;

@@ -15,7 +15,7 @@ import { FORMS, type Form, type FormName } from './forms.js';
 export type CostClass =
   | 'alu' | 'mov' | 'load' | 'store' | 'rmw' | 'lea' | 'shift' | 'mul' | 'div' | 'branch' | 'jmp' | 'call' | 'ret'
   | 'push' | 'pop' | 'xchg' | 'cmpxchg' | 'locked' | 'nop' | 'pause' | 'cli' | 'sti' | 'int' | 'iret' | 'hlt'
-  | 'rdtsc' | 'rdmsr' | 'wrmsr' | 'cpuid' | 'lidt' | 'io' | 'work' | 'trace' | 'flags' | 'vmx' | 'vmcall' | 'movcr' | 'rsm';
+  | 'rdtsc' | 'rdmsr' | 'wrmsr' | 'cpuid' | 'lidt' | 'io' | 'work' | 'trace' | 'flags' | 'vmx' | 'vmcall' | 'vmentry' | 'movcr' | 'rsm';
 
 export interface OpcodeEntry {
   readonly opcode: number;
@@ -35,14 +35,15 @@ function group(name: string, r: Row[]): void {
   rows.push([name, r]);
 }
 
-/** The eight x86 two-operand ALU operations, five forms each. */
-function alu(mnem: string, base: number, what: string): Row[] {
+/** The eight x86 two-operand ALU operations, five forms each (CMP only reads memory: a load, not a read-modify-write). */
+function alu(mnem: string, base: number, what: string, writes = true): Row[] {
+  const memDst: CostClass = writes ? 'rmw' : 'load';
   return [
-    [base + 0, mnem, 'rr', 'alu', `dst = dst ${what} src`],
-    [base + 1, mnem, 'ri', 'alu', `dst = dst ${what} imm32`],
-    [base + 2, mnem, 'rm', 'load', `dst = dst ${what} [mem]`],
-    [base + 3, mnem, 'mr', 'rmw', `[mem] = [mem] ${what} src`],
-    [base + 4, mnem, 'mi', 'rmw', `[mem] = [mem] ${what} imm32`],
+    [base + 0, mnem, 'rr', 'alu', writes ? `dst = dst ${what} src` : `flags of dst ${what} src`],
+    [base + 1, mnem, 'ri', 'alu', writes ? `dst = dst ${what} imm32` : `flags of dst ${what} imm32`],
+    [base + 2, mnem, 'rm', 'load', writes ? `dst = dst ${what} [mem]` : `flags of dst ${what} [mem]`],
+    [base + 3, mnem, 'mr', memDst, writes ? `[mem] = [mem] ${what} src` : `flags of [mem] ${what} src`],
+    [base + 4, mnem, 'mi', memDst, writes ? `[mem] = [mem] ${what} imm32` : `flags of [mem] ${what} imm32`],
   ];
 }
 
@@ -54,7 +55,7 @@ group('Arithmetic and logic (x86 flag rules: CF ZF SF OF PF AF)', [
   ...alu('and', 0x15, '&'),
   ...alu('sub', 0x1a, '-'),
   ...alu('xor', 0x1f, '^'),
-  ...alu('cmp', 0x24, 'compared with'),
+  ...alu('cmp', 0x24, '-', false),
   [0x29, 'test', 'rr', 'alu', 'flags of dst & src'],
   [0x2a, 'test', 'ri', 'alu', 'flags of dst & imm32'],
   [0x2b, 'test', 'mr', 'load', 'flags of [mem] & src'],
@@ -168,8 +169,8 @@ group('VMX and SMM (SDM Vol. 3 ch. 30, 34; VMfailInvalid: CF=1, VMfailValid: ZF=
   [0xd6, 'vmread', 'mr', 'vmx', '[mem] = VMCS field whose encoding is in src'],
   [0xd7, 'vmwrite', 'rr', 'vmx', 'VMCS field whose encoding is in the first operand = src'],
   [0xd8, 'vmwrite', 'rm', 'vmx', 'VMCS field whose encoding is in the first operand = [mem]'],
-  [0xd9, 'vmlaunch', 'none', 'vmx', 'VM entry with a clear VMCS (cost: events.vmEntry)'],
-  [0xda, 'vmresume', 'none', 'vmx', 'VM entry with a launched VMCS (cost: events.vmEntry)'],
+  [0xd9, 'vmlaunch', 'none', 'vmentry', 'VM entry with a clear VMCS (cost: events.vmEntry)'],
+  [0xda, 'vmresume', 'none', 'vmentry', 'VM entry with a launched VMCS (cost: events.vmEntry)'],
   [0xdb, 'vmcall', 'none', 'vmcall', 'in a guest: VM exit 18 (hypercall); in VMX root: VMfailValid(1)'],
   [0xdc, 'rsm', 'none', 'rsm', 'resume from system-management mode (#UD outside SMM)'],
 ]);

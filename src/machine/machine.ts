@@ -37,6 +37,10 @@ export interface MachineConfig {
   disk: Partial<DiskModel>;
   /** USB-legacy SMI source; null = none (the port block is still there for software SMIs) */
   smi: UsbLegacySmiConfig | null;
+  /** run hot code through the block compiler (same results as the interpreter, faster); false: interpreter only */
+  compile: boolean;
+  /** block-start executions before a block is compiled (default 1000; tests lower it to stress the compiler) */
+  compileThreshold?: number;
   onUartOutput?: (source: number, text: string) => void;
 }
 
@@ -48,6 +52,7 @@ export const DEFAULT_CONFIG: MachineConfig = {
   traceKeep: 0,
   disk: {},
   smi: null,
+  compile: true,
 };
 
 /** SMRAM: the top 64 KiB × CPUs of RAM, like a TSEG; CPU n's SMBASE (as firmware would relocate it). */
@@ -99,7 +104,7 @@ export class Machine {
       if (this.running && time < this.running.runLimit) this.running.runLimit = time;
     };
     for (let i = 0; i < cfg.cpus; i++) {
-      const cpu = new Cpu(i, { memory: this.memory, bus: this.bus, trace: this.trace, costs, cpuCount: cfg.cpus });
+      const cpu = new Cpu(i, { memory: this.memory, bus: this.bus, trace: this.trace, costs, cpuCount: cfg.cpus, compile: cfg.compile, compileThreshold: cfg.compileThreshold });
       const apic = new LocalApic(i, this.queue, this.trace, this.apicHost(cpu), {
         cyclesPerTimerTick: cfg.model.events.apicTimerCyclesPerTick.cycles,
       });

@@ -8,7 +8,7 @@
  */
 export enum TraceKind {
   Tracepoint = 1,
-  Interrupt = 2, // a = vector, b = 0 external / 1 exception / 2 software INT n
+  Interrupt = 2, // a = vector, b = EventType (0 external, 2 NMI, 3 hardware exception, 4 software INT n)
   Halt = 3,
   Wake = 4,
   Ipi = 5, // a = destination, b = ICR low

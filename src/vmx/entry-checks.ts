@@ -85,9 +85,11 @@ export function checkGuestState(v: Vmcs): string | null {
   if ((intr & Interruptibility.STI) && (intr & Interruptibility.MOV_SS)) return 'blocking by STI and by MOV SS both set';
   if ((intr & Interruptibility.STI) && !(rflags & 0x200)) return 'blocking by STI with GUEST_RFLAGS.IF = 0';
   if (injectingExt && intr & (Interruptibility.STI | Interruptibility.MOV_SS)) return 'injecting an external interrupt while blocked by STI/MOV SS';
+  if (act === ActivityState.HLT && intr & (Interruptibility.STI | Interruptibility.MOV_SS)) return 'HLT activity state with blocking by STI or MOV SS';
   if (act === ActivityState.HLT && info & INTR_INFO_VALID) {
     const type = (info >> 8) & 7;
-    if (type !== IntrType.EXT_INTR && type !== IntrType.NMI && !(type === IntrType.HARD_EXCEPTION && (info & 0xff) === 1 || (info & 0xff) === 18))
+    const vector = info & 0xff;
+    if (type !== IntrType.EXT_INTR && type !== IntrType.NMI && !(type === IntrType.HARD_EXCEPTION && (vector === 1 || vector === 18)))
       return 'event injected into the HLT state is not an external interrupt, NMI, #DB or #MC';
   }
   if (v.read(F.VMCS_LINK_POINTER) !== 0xffffffff || v.readHigh(F.VMCS_LINK_POINTER) !== 0xffffffff) return 'VMCS link pointer is not 0xFFFFFFFF_FFFFFFFF';

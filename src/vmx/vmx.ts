@@ -12,7 +12,7 @@ import { Vector, fault } from '../cpu/faults.js';
 import type { EventHandle, EventQueue } from '../machine/event-queue.js';
 import { TraceKind } from '../trace/trace.js';
 import {
-  ActivityState, CR4_VMXE, CpuBased, ExitControls, INTR_INFO_DELIVER_CODE, INTR_INFO_VALID, IntrType, Interruptibility,
+  ActivityState, CR0_FIXED0, CR0_FIXED1, CR4_FIXED0, CR4_FIXED1, CR4_VMXE, CpuBased, ExitControls, INTR_INFO_DELIVER_CODE, INTR_INFO_VALID, IntrType, Interruptibility,
   PREEMPTION_TIMER_RATE, PinBased, SecondaryExec, VMX_REVISION_ID, intrInfo, vmxCapabilityMsr,
 } from './controls.js';
 import { checkControls, checkGuestState, checkHostState } from './entry-checks.js';
@@ -45,8 +45,11 @@ export class Vmx {
   on = false;
   vmxonPointer = INVALID_POINTER;
   currentPointer = INVALID_POINTER;
-  /** the event being delivered in non-root mode (for IDT-vectoring information) */
+  /** the event being delivered in non-root mode (for IDT-vectoring information) and its error code */
   vectoring = 0;
+  vectoringError = 0;
+  /** the guest was in HLT when what causes the pending exit woke it (saved as activity state HLT, SDM 27.1) */
+  wokeFromHlt = false;
   // controls of the running guest, cached at VM entry for the hot paths
   pin = 0;
   proc = 0;
@@ -102,6 +105,7 @@ export class Vmx {
     if (c.nonRoot) throw new VmExit(ExitReason.VMON, 0, 0, 0, c.next - c.eip);
     if (!(c.cr4 & CR4_VMXE)) throw fault(Vector.UD);
     if (this.on) return this.failValid(Err.VMXON_IN_VMX_ROOT_OPERATION);
+    if (!crFixedOk(0, c.cr0) || !crFixedOk(4, c.cr4)) throw fault(Vector.GP, 0);
     if ((Number(vmxCapabilityMsr(0x3a)!) & 5) !== 5) throw fault(Vector.GP, 0);
     const region = c.read32(addr);
     if (c.read32(addr + 4) !== 0 || region % 4096 !== 0 || region + 4096 > c.platform.memory.size) return this.failInvalid();
@@ -188,6 +192,8 @@ export class Vmx {
   enter(resume: boolean): void {
     this.require(resume ? ExitReason.VMRESUME : ExitReason.VMLAUNCH);
     const c = this.cpu;
+    // the instruction's whole cost is the transition, charged before the guest's first instruction
+    c.cycles += this.costs.vmEntry;
     const v = this.vmcs;
     if (!v) return this.failInvalid();
     if (!resume && v.launchState !== LaunchState.Clear) return this.failValid(Err.VMLAUNCH_NONCLEAR_VMCS);
@@ -195,7 +201,6 @@ export class Vmx {
     const ram = c.platform.memory;
     if (checkControls(v, (a) => ram.read32(a), ram.size)) return this.failValid(Err.ENTRY_INVALID_CONTROL_FIELD);
     if (checkHostState(v)) return this.failValid(Err.ENTRY_INVALID_HOST_STATE_FIELD);
-    c.cycles += this.costs.vmEntry;
     if (checkGuestState(v)) {
       // VM-entry failure: host state is loaded as for a VM exit, guest state is not saved (SDM 26.8)
       v.write(F.VM_EXIT_REASON, (ExitReason.INVALID_STATE | EXIT_REASON_FAILED_VMENTRY) >>> 0);
@@ -237,6 +242,7 @@ export class Vmx {
     c.state = act === ActivityState.HLT ? CpuState.Halted : act === ActivityState.ACTIVE ? CpuState.Running : act === ActivityState.SHUTDOWN ? CpuState.Shutdown : CpuState.WaitForSipi;
     this.vectoring = 0;
     this.preemptionExpired = false;
+    this.wokeFromHlt = false;
     c.intrCheck = true;
     if (c.state !== CpuState.Running) c.runLimit = 0;
   }
@@ -267,6 +273,7 @@ export class Vmx {
       this.preemptionExpired = true;
       c.intrCheck = true;
       if (c.state === CpuState.Halted) {
+        this.wokeFromHlt = true;
         c.state = CpuState.Running;
         if (t > c.cycles) c.cycles = t;
       }
@@ -337,6 +344,12 @@ export class Vmx {
     return ((value & ~mask) | (shadow & mask)) >>> 0;
   }
 
+  /** A guest MOV to CR0/CR4 that does not exit leaves the host-owned (masked) bits as they are (SDM 25.3). */
+  guestCrWrite(n: 0 | 4, value: number, current: number): number {
+    const mask = this.vmcs!.read(n === 0 ? F.CR0_GUEST_HOST_MASK : F.CR4_GUEST_HOST_MASK);
+    return ((value & ~mask) | (current & mask)) >>> 0;
+  }
+
   /** MOV to CR0/CR4 exits when it would change a host-owned bit away from the read shadow (SDM 25.1.3). */
   crWriteExits(n: 0 | 4, value: number): boolean {
     const v = this.vmcs!;
@@ -362,8 +375,9 @@ export class Vmx {
     v.write(F.GUEST_CR4, c.cr4);
     v.write(F.GUEST_IDTR_BASE, c.idtBase);
     v.write(F.GUEST_IDTR_LIMIT, c.idtLimit);
-    v.write(F.GUEST_INTERRUPTIBILITY_INFO, c.inhibit ? Interruptibility.STI : 0);
-    v.write(F.GUEST_ACTIVITY_STATE, c.state === CpuState.Halted ? ActivityState.HLT : ActivityState.ACTIVE);
+    v.write(F.GUEST_INTERRUPTIBILITY_INFO, c.inhibit || c.inStiShadow() ? Interruptibility.STI : 0);
+    v.write(F.GUEST_ACTIVITY_STATE, c.state === CpuState.Halted || this.wokeFromHlt ? ActivityState.HLT : ActivityState.ACTIVE);
+    this.wokeFromHlt = false;
     if (this.preemption) {
       if (v.read(F.VM_EXIT_CONTROLS) & ExitControls.SAVE_VMX_PREEMPTION_TIMER) {
         const left = Math.max(0, this.preemption.time - c.cycles);
@@ -379,6 +393,7 @@ export class Vmx {
     v.write(F.VM_EXIT_INTR_ERROR_CODE, e.intrErrorCode);
     v.write(F.VM_EXIT_INSTRUCTION_LEN, e.instructionLength);
     v.write(F.IDT_VECTORING_INFO_FIELD, this.vectoring);
+    v.write(F.IDT_VECTORING_ERROR_CODE, this.vectoringError);
     if (e.reason === ExitReason.EPT_VIOLATION) v.write(F.GUEST_PHYSICAL_ADDRESS, e.guestPhysical);
     v.write(F.VM_ENTRY_INTR_INFO_FIELD, v.read(F.VM_ENTRY_INTR_INFO_FIELD) & ~INTR_INFO_VALID);
     this.vectoring = 0;
@@ -418,4 +433,10 @@ function eventType(t: IntrType): EventType {
     case IntrType.HARD_EXCEPTION: return EventType.HardwareException;
     default: return EventType.SoftwareInterrupt;
   }
+}
+
+/** CR0/CR4 against IA32_VMX_CR{0,4}_FIXED{0,1} (SDM 23.8: enforced in VMX operation). */
+export function crFixedOk(n: 0 | 4, v: number): boolean {
+  const [f0, f1] = n === 0 ? [CR0_FIXED0, CR0_FIXED1] : [CR4_FIXED0, CR4_FIXED1];
+  return ((v & f0) >>> 0) === f0 && ((v & ~f1) >>> 0) === 0;
 }

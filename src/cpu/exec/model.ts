@@ -13,7 +13,10 @@ import type { Handler } from '../dispatch.js';
  */
 function work(c: Cpu, unit: number): void {
   const n = c.regs[1] >>> 0;
-  if (n === 0) return;
+  if (n === 0) {
+    c.cycles += 1; // an empty REP still takes a cycle; also keeps every step ≥ 1 cycle (Cpu.stepOne)
+    return;
+  }
   const u = unit >>> 0 || 1;
   let k = Math.floor((c.runLimit - c.cycles) / u);
   if (k < 1) k = 1;

@@ -59,7 +59,12 @@ export const SYSTEM_HANDLERS: Record<string, Handler> = {
     c.intrCheck = true;
   },
   'int.i8': (c, v) => c.softwareInterrupt(v),
-  'iret.none': (c) => { c.next = c.pop() >>> 0; c.eflags = c.pop(); },
+  'iret.none': (c) => {
+    c.next = c.pop() >>> 0;
+    c.eflags = c.pop();
+    c.nmiBlocked = false; // IRET ends NMI blocking (SDM 6.7.1): a latched NMI is taken at the next boundary
+    if (c.nmiPending) c.intrCheck = true;
+  },
   'ud2.none': () => { throw fault(Vector.UD); },
   'rdtsc.none': (c) => {
     c.exitIf(c.nonRoot && (c.vmx!.proc & CpuBased.RDTSC_EXITING) !== 0, ExitReason.RDTSC);
