@@ -13,6 +13,7 @@ import { EXIT_PORT } from '../devices/exit-port.js';
 import { COM1_PORT, UART_LSR } from '../devices/uart.js';
 import { APM_CNT_PORT } from '../devices/smi-source.js';
 import { DISK_IRQ } from './machine.js';
+import { bootParamSymbols } from './boot-params.js';
 import { CpuBased, EntryControls, ExitControls, INTR_INFO_DELIVER_CODE, INTR_INFO_VALID, IntrType, Msr as VmxMsr, PinBased, SecondaryExec, CR4_VMXE } from '../vmx/controls.js';
 import { ExitReason } from '../vmx/exit-reasons.js';
 import { Field } from '../vmx/fields.js';
@@ -66,4 +67,6 @@ export const PLATFORM_SYMBOLS: Readonly<Record<string, number>> = {
   ...Object.fromEntries(Object.entries(enumEntries(IntrType)).map(([k, v]) => [`INTR_TYPE_${k}`, v << 8])),
   VMX_EPTP_MT_WB: EPTP_MEMTYPE_WB,
   VMX_EPTP_PWL_4: EPTP_WALK_LENGTH_4,
+  // the boot-parameter block written by the emulator (boot-params.ts)
+  ...bootParamSymbols(),
 };
