@@ -17,6 +17,7 @@ import { APM_CNT_PORT, UsbLegacySmi, type UsbLegacySmiConfig } from '../devices/
 import { Smm } from '../cpu/smm.js';
 import type { Image } from '../asm/image.js';
 import { loadImage } from './loader.js';
+import { BOOT_PARAMS_ADDR, encodeBootParams, type BootParams } from './boot-params.js';
 import { Trace } from '../trace/trace.js';
 import { Vmx, VmcsStore } from '../vmx/vmx.js';
 import { NEHALEM, cpuCosts, type CpuModel } from './cpu-model.js';
@@ -194,6 +195,11 @@ export class Machine {
   /** Load the SMM handler (linked at .base 0x8000, i.e. SMBASE-relative) into every CPU's SMRAM. */
   loadSmmHandler(image: Image, fileName: string): void {
     for (const c of this.cpus) loadImage(this.memory, image, fileName, this.smbase(c.id), SMRAM_PER_CPU);
+  }
+
+  /** Write the boot-parameter block the host kernel reads (boot-params.ts) at BOOT_PARAMS_ADDR. */
+  writeBootParams(p: BootParams): void {
+    this.memory.load(BOOT_PARAMS_ADDR, encodeBootParams(p));
   }
 
   /** Start the bootstrap processor at `entry`. */
