@@ -205,7 +205,7 @@ export class Cpu implements LazyFlags {
       const b = this.mem.bytes;
       b[p] = v; b[p + 1] = v >>> 8; b[p + 2] = v >>> 16; b[p + 3] = v >>> 24;
     }
-    if (this.decoded[p >>> PAGE_SHIFT] !== undefined || this.decoded[(p + 3) >>> PAGE_SHIFT] !== undefined) this.mem.invalidate(p, 4);
+    if (this.mem.watched(p, 4)) this.mem.invalidate(p, 4); // decoded or compiled code there (memory.ts)
   }
 
   write16(addr: number, v: number): void {
@@ -213,14 +213,14 @@ export class Cpu implements LazyFlags {
     const p = this.memBase + addr;
     const b = this.mem.bytes;
     b[p] = v; b[p + 1] = v >>> 8;
-    if (this.decoded[p >>> PAGE_SHIFT] !== undefined || this.decoded[(p + 1) >>> PAGE_SHIFT] !== undefined) this.mem.invalidate(p, 2);
+    if (this.mem.watched(p, 2)) this.mem.invalidate(p, 2);
   }
 
   write8(addr: number, v: number): void {
     if (addr + 1 > this.memLimit) return this.writeOutside(addr, v & 0xff, 1);
     const p = this.memBase + addr;
     this.mem.bytes[p] = v;
-    if (this.decoded[p >>> PAGE_SHIFT] !== undefined) this.mem.invalidate(p, 1);
+    if (this.mem.watched(p, 1)) this.mem.invalidate(p, 1);
   }
 
   /** Access beyond RAM: memory-mapped devices, else a floating bus (all ones). */
@@ -374,7 +374,10 @@ export class Cpu implements LazyFlags {
         if (page === undefined) page = decoded[p >>> 12] = new Int32Array(PAGE_SIZE * 4);
         const o = (p & 4095) << 2;
         let op = page[o];
-        if (op === 0) op = decodeInto(bytes, p, eip, page, o);
+        if (op === 0) {
+          op = decodeInto(bytes, p, eip, page, o);
+          this.mem.noteDecoded(p); // keeps writes to data next to code cheap (memory.ts invalidate)
+        }
         idx = op - 1;
         a = page[o + 1]; b = page[o + 2]; c = page[o + 3];
       } else {
@@ -536,6 +539,7 @@ export class Cpu implements LazyFlags {
     this.smiPending = true;
     this.intrCheck = true;
     if (this.state === CpuState.Halted) {
+      this.smm!.wokeFromHlt = true; // saved as auto-HALT restart (SDM 34.10)
       this.state = CpuState.Running;
       if (time > this.cycles) this.cycles = time;
     }

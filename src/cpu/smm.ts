@@ -62,6 +62,8 @@ export class Smm {
   /** cycles spent in SMM so far */
   cycles = 0;
   private enteredAt = 0;
+  /** the SMI woke the CPU from HLT (the CPU is running again by the time enter() saves state) */
+  wokeFromHlt = false;
   private hidden: Hidden | null = null;
 
   constructor(
@@ -90,7 +92,8 @@ export class Smm {
     w(SmmSave.IDTR_LIMIT, c.idtLimit);
     w(SmmSave.SMM_REVISION_ID, SMM_REVISION);
     w(SmmSave.SMBASE, this.smbase);
-    mem.bytes[save + SmmSave.AUTO_HALT_RESTART] = c.state === CpuState.Halted ? 1 : 0;
+    mem.bytes[save + SmmSave.AUTO_HALT_RESTART] = c.state === CpuState.Halted || this.wokeFromHlt ? 1 : 0;
+    this.wokeFromHlt = false;
     // SMM execution environment (SDM 34.5.1): flat, IF = 0, handler at SMBASE + 0x8000
     this.active = true;
     c.nonRoot = false;

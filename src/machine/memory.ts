@@ -24,6 +24,12 @@ export class PhysicalMemory {
   readonly u16: Uint16Array;
   /** per page: decoded instruction slots (4 Int32 per byte address), or undefined */
   readonly decoded: (Int32Array | undefined)[];
+  /**
+   * Per page: byte offsets [lo, hi) that may hold (part of) a decoded instruction — a superset, grown by
+   * noteDecoded, reset when the page's slots are dropped. A write outside it touches no decoded or compiled code.
+   */
+  private readonly watchLo: Int32Array;
+  private readonly watchHi: Int32Array;
   /** block compiler: caches over this memory; per page, how many compiled blocks have bytes there (a page with
    * compiled code always has decoded slots too, so the CPUs' write fast path reaches invalidate()) */
   readonly codeWatchers: CodeWatcher[] = [];
@@ -41,6 +47,8 @@ export class PhysicalMemory {
     this.u16 = new Uint16Array(this.bytes.buffer);
     this.decoded = new Array(size >>> PAGE_SHIFT).fill(undefined);
     this.compiledPages = new Int32Array(size >>> PAGE_SHIFT);
+    this.watchLo = new Int32Array(size >>> PAGE_SHIFT).fill(PAGE_SIZE);
+    this.watchHi = new Int32Array(size >>> PAGE_SHIFT);
   }
 
   /**
@@ -52,7 +60,8 @@ export class PhysicalMemory {
    */
   invalidate(addr: number, size: number): void {
     const end = addr + size;
-    for (let a = Math.max(0, addr - (MAX_INSN_LENGTH - 1)); a < end; a++) {
+    const from = Math.max(0, addr - (MAX_INSN_LENGTH - 1));
+    for (let a = from; a < end; a++) {
       const page = this.decoded[a >>> PAGE_SHIFT];
       if (page !== undefined) page[(a & (PAGE_SIZE - 1)) << 2] = 0;
     }
@@ -62,11 +71,41 @@ export class PhysicalMemory {
     }
   }
 
+  /** A decoded slot at physical address p was filled (every decodeInto into a page of `decoded` reports here). */
+  noteDecoded(p: number): void {
+    const pg = p >>> PAGE_SHIFT, o = p & (PAGE_SIZE - 1);
+    if (o < this.watchLo[pg]) this.watchLo[pg] = o;
+    const end = o + MAX_INSN_LENGTH;
+    if (end <= PAGE_SIZE) {
+      if (end > this.watchHi[pg]) this.watchHi[pg] = end;
+    } else {
+      this.watchHi[pg] = PAGE_SIZE;
+      if (pg + 1 < this.watchLo.length) {
+        this.watchLo[pg + 1] = 0;
+        if (end - PAGE_SIZE > this.watchHi[pg + 1]) this.watchHi[pg + 1] = end - PAGE_SIZE;
+      }
+    }
+  }
+
+  /**
+   * Whether a write of `size` bytes at p may touch decoded or compiled code (then call invalidate).
+   * The CPUs' store fast path: two loads for plain data, also for data sharing a page with code.
+   */
+  watched(p: number, size: number): boolean {
+    const pg = p >>> PAGE_SHIFT, o = p & (PAGE_SIZE - 1);
+    if (o + size > PAGE_SIZE) return true; // crosses a page: rare, let invalidate look
+    return o < this.watchHi[pg] && o + size > this.watchLo[pg];
+  }
+
   /** Drop all decoded code of the pages a range touches (bulk loads, DMA). */
   invalidatePages(addr: number, size: number): void {
     const first = Math.max(0, (addr >>> PAGE_SHIFT) - 1);
     const last = (addr + size - 1) >>> PAGE_SHIFT;
-    for (let p = first; p <= last; p++) this.decoded[p] = undefined;
+    for (let p = first; p <= last; p++) {
+      this.decoded[p] = undefined;
+      this.watchLo[p] = PAGE_SIZE;
+      this.watchHi[p] = 0;
+    }
     for (const w of this.codeWatchers) w.invalidatePages(first, last);
   }
 
@@ -85,6 +124,6 @@ export class PhysicalMemory {
   write32(addr: number, v: number): void {
     const b = this.bytes;
     b[addr] = v; b[addr + 1] = v >>> 8; b[addr + 2] = v >>> 16; b[addr + 3] = v >>> 24;
-    if (this.decoded[addr >>> PAGE_SHIFT] || this.decoded[(addr + 3) >>> PAGE_SHIFT]) this.invalidate(addr, 4);
+    if (this.watched(addr, 4)) this.invalidate(addr, 4);
   }
 }

@@ -33,7 +33,7 @@ import type { Cpu } from '../cpu.js';
 import { HANDLER_FNS, LENGTHS, decodeInto, type Handler } from '../dispatch.js';
 import { carry, condition } from '../lazy-flags.js';
 import { KINDS, Kind, MEMORY, THROWS } from './classify.js';
-import { snippet } from './special.js';
+import { Emitter } from './special.js';
 
 /** Longest block, in instructions (bounds compile time and the generated function's size). */
 export const MAX_BLOCK_INSNS = 64;
@@ -82,7 +82,10 @@ export function planBlock(cpu: Cpu, memory: PhysicalMemory, costs: Int32Array, e
     if (page === undefined) page = decoded[p >>> PAGE_SHIFT] = new Int32Array(PAGE_SIZE * 4);
     const o = (p & (PAGE_SIZE - 1)) << 2;
     let op = page[o];
-    if (op === 0) op = decodeInto(memory.bytes, p, at, page, o);
+    if (op === 0) {
+      op = decodeInto(memory.bytes, p, at, page, o);
+      memory.noteDecoded(p);
+    }
     const idx = op - 1;
     const kind = KINDS[idx] as Kind;
     if (kind === Kind.Stop) break;
@@ -130,11 +133,29 @@ export function planBlock(cpu: Cpu, memory: PhysicalMemory, costs: Int32Array, e
 export type BlockFn = (c: Cpu) => void;
 
 const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
+const push = (to: string[], code: string): void => {
+  if (code !== '') to.push(code);
+};
 
 /**
- * Emit the block's function. `memory` is passed in for the blockBreak
- * flag; handlers, and the per-instruction EIP / fall-through / cycle
- * prefix tables used only when something throws, are factory parameters.
+ * Loop blocks run their first WARM_CALLS calls one iteration each, so V8
+ * has type feedback for the exit path before it compiles the loop (OSR):
+ * optimised code without it deoptimises at every exit, and V8 keeps
+ * re-entering that same OSR code.
+ */
+const WARM_CALLS = 12;
+
+/**
+ * Emit the block's function. Every way out — end of the block, a side exit
+ * (memory.blockBreak, a taken Jcc, a mispredicted RET), a throw — only sets
+ * the local `x` and leaves through one shared tail, which restores eip,
+ * next, cycles and instructions from per-exit tables (and rethrows). So
+ * side exits and the catch hold no property accesses of their own: V8 has
+ * feedback for all of it from the first calls, and a rare exit never
+ * deoptimises the block.
+ *
+ * Exit codes: 0 = normal end (cy and n already advanced past the pass);
+ * 1 + i = left after instruction i; n + 1 + k = instruction k threw.
  */
 export function generate(plan: Plan, memory: PhysicalMemory): { fn: BlockFn; source: string } {
   const { insns, loop } = plan;
@@ -157,66 +178,83 @@ export function generate(plan: Plan, memory: PhysicalMemory): { fn: BlockFn; sou
     return name;
   };
 
+  // exit tables: EIP to continue at (-1: c.next), c.next to leave (-1: = eip), cycles and instructions to add
+  const last = insns[n - 1];
+  const xEip: number[] = [last.kind === Kind.Plain ? last.next : -1];
+  const xNext: number[] = [-1];
+  const xCycles: number[] = [0];
+  const xInsns: number[] = [0];
+  insns.forEach((ins, i) => {
+    xEip.push(ins.kind === Kind.Plain ? ins.next : -1);
+    xNext.push(-1);
+    xCycles.push(pre[i + 1]);
+    xInsns.push(i + 1);
+  });
+  insns.forEach((ins, k) => {
+    xEip.push(ins.eip);
+    xNext.push(ins.next);
+    xCycles.push(pre[k]);
+    xInsns.push(k);
+  });
+
   const anyMemory = insns.some((i) => MEMORY[i.idx]);
   const anyThrow = insns.some((i) => THROWS[i.idx]);
-  // instructions retired before this point in the current pass, as an expression
-  const retired = (count: number): string => (loop ? `n + ${count}` : `${count}`);
-  const exit = (i: number, eipExpr: string): string =>
-    `{ const e = ${eipExpr}; c.eip = e; c.next = e; c.cycles = cy + ${pre[i + 1]}; c.instructions += ${retired(i + 1)}; return; }`;
-
   const body: string[] = [];
+  const emitter = new Emitter();
   insns.forEach((ins, i) => {
     const e = BY_OPCODE[ins.idx];
     const mem = MEMORY[ins.idx] === 1;
-    const isLast = i === n - 1;
     body.push(`// ${hex(ins.eip)}: ${e ? `${e.mnemonic}.${e.form.name}` : '?'}`);
+    // flags must be in the CPU before anything that may throw (the fault sees them) or a handler
+    const code = emitter.emit(i, ins.idx, ins.a, ins.b, ins.c);
+    if (code === null) push(body, emitter.handler());
+    else if (THROWS[ins.idx]) push(body, emitter.sync());
     if (THROWS[ins.idx]) body.push(`k = ${i};`);
     if (mem) body.push(`c.cycles = cy + ${pre[i]};`);
     // Jcc needs the fall-through preset, CALL pushes c.next
     if (ins.kind === Kind.Jcc || (e && e.mnemonic === 'call')) body.push(`c.next = ${ins.next};`);
-    body.push(snippet(ins.idx, ins.a, ins.b, ins.c) ?? `${nameOf(ins.idx)}(c, ${ins.a}, ${ins.b}, ${ins.c});`);
-    if (isLast) return;
+    body.push(code ?? `${nameOf(ins.idx)}(c, ${ins.a}, ${ins.b}, ${ins.c});`);
+    if (i === n - 1) return;
     const conds: string[] = [];
     if (mem) conds.push('M.blockBreak !== 0');
     if (ins.kind === Kind.Jcc) conds.push(`c.next !== ${ins.next}`);
     if (ins.kind === Kind.Ret) conds.push(`c.next !== ${ins.predicted}`);
-    if (conds.length > 0) body.push(`if (${conds.join(' || ')}) ${exit(i, ins.kind === Kind.Plain ? String(ins.next) : 'c.next')}`);
+    if (conds.length > 0) {
+      push(body, emitter.sync());
+      body.push(`if (${conds.join(' || ')}) { x = ${i + 1}; break body; }`);
+    }
   });
-
-  const last = insns[n - 1];
-  const lines: string[] = ['"use strict";', `return function block_${hex(plan.eip)}(c) {`];
-  lines.push('  const R = c.regs;', '  let cy = c.cycles;');
-  if (anyThrow) lines.push('  let k = 0;');
-  if (loop) lines.push('  let n = 0;');
-  if (anyMemory) lines.push('  M.blockBreak = 0;');
-  const indent = (s: string[], by: string): string[] => s.map((l) => by + l);
-  const endEip = last.kind === Kind.Plain ? String(last.next) : 'c.next';
-  let inner: string[];
+  push(body, emitter.sync());
+  body.push(`cy += ${total}; n += ${n};`);
   if (loop) {
-    inner = [
-      'for (;;) {',
-      ...indent(body, '  '),
-      `  cy += ${total}; n += ${n};`,
-      ...(last.kind === Kind.Jcc ? [`  if (c.next !== ${plan.eip}) break;`] : []),
-      `  if (cy + ${preLast} >= c.runLimit || c.intrCheck) break;`,
-      '}',
-      'c.cycles = cy; c.instructions += n; c.eip = c.next;',
-    ];
-  } else {
-    inner = [...body, `{ const e = ${endEip}; c.eip = e; c.next = e; }`, `c.cycles = cy + ${total}; c.instructions += ${n};`];
+    if (last.kind === Kind.Jcc) body.push(`if (c.next !== ${plan.eip}) break;`);
+    body.push(`if (cy + ${preLast} >= lim || c.intrCheck) break;`);
   }
-  if (anyThrow) {
-    lines.push('  try {', ...indent(inner, '    '), '  } catch (err) {');
-    lines.push(`    c.eip = EIPS[k]; c.next = NEXTS[k]; c.cycles = cy + PRE[k]; c.instructions += ${loop ? 'n + k' : 'k'};`);
-    lines.push('    throw err;', '  }');
-  } else {
-    lines.push(...indent(inner, '  '));
+
+  const indent = (s: string[], by: string): string[] => s.map((l) => by + l);
+  const lines: string[] = ['"use strict";'];
+  if (loop) lines.push(`let warm = ${WARM_CALLS};`);
+  lines.push(`return function block_${hex(plan.eip)}(c) {`);
+  lines.push('  const R = c.regs;', '  let cy = c.cycles, n = 0, x = 0, k = 0, err = null;');
+  if (loop) {
+    // a local run limit: only a device access can move c.runLimit inside a block, and that leaves through blockBreak
+    lines.push('  let lim = c.runLimit;', '  if (warm !== 0) { warm--; lim = 0; }');
   }
-  lines.push('};');
+  if (anyMemory) lines.push('  M.blockBreak = 0;');
+  const inner = [loop ? 'body: for (;;) {' : 'body: {', ...indent(body, '  '), '}'];
+  if (anyThrow) lines.push('  try {', ...indent(inner, '    '), `  } catch (e) { err = e; x = ${n + 1} + k; }`);
+  else lines.push(...indent(inner, '  '));
+  lines.push(
+    '  const xe = XE[x], xn = XN[x];',
+    '  const e = xe >= 0 ? xe : c.next;',
+    '  c.eip = e; c.next = xn >= 0 ? xn : e; c.cycles = cy + XC[x]; c.instructions += n + XI[x];',
+    '  if (err !== null) throw err;',
+    '};',
+  );
   const source = lines.join('\n');
-  const names = ['M', 'EIPS', 'NEXTS', 'PRE', 'CARRY', 'COND', ...handlers.map((_, i) => `h${i}`)];
+  const names = ['M', 'XE', 'XN', 'XC', 'XI', 'CARRY', 'COND', ...handlers.map((_, i) => `h${i}`)];
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const factory = new Function(...names, source) as (...args: unknown[]) => BlockFn;
-  const fn = factory(memory, insns.map((i) => i.eip), insns.map((i) => i.next), pre, carry, condition, ...handlers);
+  const fn = factory(memory, Float64Array.from(xEip), Float64Array.from(xNext), Float64Array.from(xCycles), Int32Array.from(xInsns), carry, condition, ...handlers);
   return { fn, source };
 }
