@@ -2,7 +2,7 @@
 ;
 ; It enables VMX, builds one VMCS (external-interrupt exiting with
 ; acknowledge-on-exit, unconditional I/O exiting, every MSR access exits,
-; flat EPT over a 64 KiB window of its own .bss, TSC offsetting) and
+; flat EPT over a 1 MiB window of its own .bss, TSC offsetting) and
 ; launches the tiny guest the emulator loaded into that window
 ; (guests/tiny). Then it serves VM exits the way KVM's vmx_handle_exit()
 ; dispatches them: CPUID is emulated, port I/O to COM1 is forwarded to the
@@ -10,15 +10,14 @@
 ; timer writes (KVM: the lapic timer hrtimer), the host timer interrupt
 ; arrives as an EXTERNAL_INTERRUPT exit and is injected into the guest as
 ; its timer vector — through the interrupt window if the guest has IF = 0 —
-; and VMCALL is the hypercall interface (1: print ebx, 2: done).
+; and VMCALL is the hypercall interface (VMXSIM_HC_PRINT: print ebx,
+; VMXSIM_HC_DONE: stop; KVM_HC_BOOST/DEBOOST accepted as no-ops).
 
-GUEST_SIZE        = 0x10000     ; guest-physical window: 64 KiB
+GUEST_SIZE        = 0x100000    ; guest-physical window: 1 MiB
 GUEST_ENTRY       = 0x1000      ; guests/tiny links at .base 0x1000
 GUEST_STACK       = 0x8000
 HOST_TIMER_VECTOR = 0xec        ; LOCAL_TIMER_VECTOR in Linux
 GUEST_TIMER_VECTOR = 0x20       ; what the guest programmed into its LVT
-HC_PRINT          = 1
-HC_DONE           = 2
 
 .text
 _start:
@@ -229,11 +228,18 @@ handle_cpuid:
 handle_vmcall:
     call skip_instruction
     mov eax, [guest_regs + 0]
-    cmp eax, HC_PRINT
+    cmp eax, VMXSIM_HC_PRINT
     je .print
-    cmp eax, HC_DONE
+    cmp eax, VMXSIM_HC_DONE
     je guest_done
-    mov dword [guest_regs + 0], -1000   ; -KVM_ENOSYS
+    cmp eax, KVM_HC_BOOST               ; co-scheduling calls: accepted, no host
+    je .accept                          ; scheduler to act on in this demo
+    cmp eax, KVM_HC_DEBOOST
+    je .accept
+    mov dword [guest_regs + 0], -KVM_ENOSYS
+    jmp resume_guest
+.accept:
+    mov dword [guest_regs + 0], 0
     jmp resume_guest
 .print:
     mov esi, msg_guest_value
@@ -332,7 +338,7 @@ resume_guest:
     vmresume
     jmp vmx_insn_failed
 
-; guest_done — HC_DONE: report what the hypervisor saw and stop
+; guest_done — VMXSIM_HC_DONE: report what the hypervisor saw and stop
 guest_done:
     mov esi, msg_done
     call puts

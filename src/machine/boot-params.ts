@@ -46,7 +46,7 @@ export enum VmRole {
 type FieldSpec = [name: string, bytes: number];
 
 /** A struct: fields in order, 4-byte aligned; offsets derived. */
-class Layout {
+export class Layout {
   readonly offsets: Record<string, number> = {};
   readonly size: number;
   constructor(readonly name: string, readonly fields: FieldSpec[]) {

@@ -17,6 +17,7 @@ import { bootParamSymbols } from './boot-params.js';
 import { CpuBased, EntryControls, ExitControls, INTR_INFO_DELIVER_CODE, INTR_INFO_VALID, IntrType, Msr as VmxMsr, PinBased, SecondaryExec, CR4_VMXE } from '../vmx/controls.js';
 import { ExitReason } from '../vmx/exit-reasons.js';
 import { Field } from '../vmx/fields.js';
+import { Hypercall, KVM_ENOSYS } from '../vmx/hypercalls.js';
 import { EPTP_MEMTYPE_WB, EPTP_WALK_LENGTH_4 } from '../vmx/ept.js';
 
 const prefixed = (prefix: string, o: Record<string, number>): Record<string, number> =>
@@ -67,6 +68,8 @@ export const PLATFORM_SYMBOLS: Readonly<Record<string, number>> = {
   ...Object.fromEntries(Object.entries(enumEntries(IntrType)).map(([k, v]) => [`INTR_TYPE_${k}`, v << 8])),
   VMX_EPTP_MT_WB: EPTP_MEMTYPE_WB,
   VMX_EPTP_PWL_4: EPTP_WALK_LENGTH_4,
+  ...Hypercall,
+  KVM_ENOSYS,
   // the boot-parameter block written by the emulator (boot-params.ts)
   ...bootParamSymbols(),
 };
