@@ -8,8 +8,6 @@
 TICKS        = 5
 TIMER_VECTOR = 0x20
 PERIOD       = 100000           ; guest TSC cycles between deadlines (37 us)
-HC_PRINT     = 1
-HC_DONE      = 2
 
 .text
 _start:
@@ -35,10 +33,10 @@ _start:
     cmp dword [ticks], TICKS
     jb .idle
     cli
-    mov eax, HC_PRINT
+    mov eax, VMXSIM_HC_PRINT
     mov ebx, [ticks]
     vmcall
-    mov eax, HC_DONE
+    mov eax, VMXSIM_HC_DONE
     vmcall
     jmp $
 
