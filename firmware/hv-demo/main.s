@@ -295,8 +295,12 @@ handle_wrmsr:
     jne .done
     mov eax, [guest_regs + 0]
     mov edx, [guest_regs + 8]
+    mov ebx, eax
+    or ebx, edx
+    je .write                   ; 0 disarms the timer: pass it through
     sub eax, [tsc_offset]
     sbb edx, [tsc_offset + 4]
+.write:
     wrmsr
 .done:
     call skip_instruction
@@ -338,7 +342,7 @@ resume_guest:
     vmresume
     jmp vmx_insn_failed
 
-; guest_done — VMXSIM_HC_DONE: report what the hypervisor saw and stop
+; guest_done — VMXSIM_HC_DONE(status in ebx): report what the hypervisor saw and stop with that status
 guest_done:
     mov esi, msg_done
     call puts
@@ -357,7 +361,7 @@ guest_done:
     call putdec
     mov esi, msg_nl
     call puts
-    xor eax, eax
+    mov eax, [guest_regs + 12]  ; the guest's status (EBX) is the machine's exit code
     out EXIT_PORT, eax
     cli
     hlt

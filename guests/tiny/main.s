@@ -37,6 +37,7 @@ _start:
     mov ebx, [ticks]
     vmcall
     mov eax, VMXSIM_HC_DONE
+    xor ebx, ebx                ; status 0: success
     vmcall
     jmp $
 

@@ -551,7 +551,9 @@ export class Cpu implements LazyFlags {
     if (this.state !== CpuState.Halted) return;
     const apicPending = this.apic !== null && this.apic.pendingVector() >= 0;
     // in a guest with external-interrupt exiting, any pending interrupt ends HLT (as an exit) whatever IF says
-    const deliverable = this.nmiPending || (apicPending && ((this.eflagsRest & IF) !== 0 || (this.nonRoot && this.vmx!.externalInterruptExiting)));
+    // an interrupt-window exit also ends HLT (SDM 25.2): the guest can take the interrupt its VMM holds
+    const windowExit = this.nonRoot && (this.eflagsRest & IF) !== 0 && this.vmx!.interruptWindowExiting;
+    const deliverable = windowExit || this.nmiPending || (apicPending && ((this.eflagsRest & IF) !== 0 || (this.nonRoot && this.vmx!.externalInterruptExiting)));
     if (!deliverable) return;
     if (this.nonRoot) this.vmx!.wokeFromHlt = true;
     this.state = CpuState.Running;

@@ -15,7 +15,7 @@ import { FORMS, type Form, type FormName } from './forms.js';
 export type CostClass =
   | 'alu' | 'mov' | 'load' | 'store' | 'rmw' | 'lea' | 'shift' | 'mul' | 'div' | 'branch' | 'jmp' | 'call' | 'ret'
   | 'push' | 'pop' | 'xchg' | 'cmpxchg' | 'locked' | 'nop' | 'pause' | 'cli' | 'sti' | 'int' | 'iret' | 'hlt'
-  | 'rdtsc' | 'rdmsr' | 'wrmsr' | 'cpuid' | 'lidt' | 'io' | 'work' | 'trace' | 'flags' | 'vmx' | 'vmcall' | 'vmentry' | 'movcr' | 'rsm';
+  | 'rdtsc' | 'rdmsr' | 'wrmsr' | 'cpuid' | 'lidt' | 'io' | 'work' | 'trace' | 'flags' | 'vmx' | 'vmcall' | 'vmentry' | 'movcr' | 'rsm' | 'bitscan';
 
 export interface OpcodeEntry {
   readonly opcode: number;
@@ -85,6 +85,12 @@ group('Arithmetic and logic (x86 flag rules: CF ZF SF OF PF AF)', [
   [0x56, 'div', 'r', 'div', 'EAX = EDX:EAX / src, EDX = remainder (unsigned; #DE on /0 or overflow)'],
   [0x57, 'idiv', 'r', 'div', 'EAX = EDX:EAX / src, EDX = remainder (signed; #DE on /0 or overflow)'],
   [0x58, 'cdq', 'none', 'alu', 'EDX = sign of EAX'],
+  [0x59, 'bsf', 'rr', 'bitscan', 'dst = index of the lowest set bit of src; ZF = (src == 0), dst unchanged then'],
+  [0x5a, 'bsr', 'rr', 'bitscan', 'dst = index of the highest set bit of src; ZF = (src == 0), dst unchanged then'],
+  [0x5b, 'bt', 'rr', 'alu', 'CF = bit (src & 31) of dst'],
+  [0x5c, 'bt', 'ri8', 'alu', 'CF = bit (imm & 31) of dst'],
+  [0x5d, 'bts', 'ri8', 'alu', 'CF = bit (imm & 31) of dst; set it'],
+  [0x5e, 'btr', 'ri8', 'alu', 'CF = bit (imm & 31) of dst; clear it'],
 ]);
 
 group('Data movement', [
@@ -114,6 +120,10 @@ group('Data movement', [
   [0xc1, 'lock cmpxchg', 'mr', 'locked', 'LOCK-prefixed CMPXCHG: the atomic compare-and-swap'],
   [0xc2, 'xadd', 'mr', 'cmpxchg', 'tmp = [mem]; [mem] += src; src = tmp'],
   [0xc3, 'lock xadd', 'mr', 'locked', 'LOCK-prefixed XADD: atomic fetch-and-add'],
+  [0xc4, 'lock bts', 'mr', 'locked', 'atomic test-and-set of bit src of the bit string at [mem] (CF = old bit; Linux test_and_set_bit)'],
+  [0xc5, 'lock btr', 'mr', 'locked', 'atomic test-and-clear of bit src of the bit string at [mem] (CF = old bit; Linux test_and_clear_bit)'],
+  [0xc6, 'lock or', 'mr', 'locked', 'atomic [mem] |= src (Linux set_mask / atomic_or)'],
+  [0xc7, 'lock and', 'mr', 'locked', 'atomic [mem] &= src (Linux atomic_and)'],
 ]);
 
 group('Control transfer', [

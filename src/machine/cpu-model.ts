@@ -58,6 +58,7 @@ export const NEHALEM: CpuModel = {
     lea: { cycles: 1, source: '[AF] LEA: latency 1' },
     shift: { cycles: 1, source: '[AF] SHL/SHR/SAR/ROL r,i: latency 1' },
     mul: { cycles: 3, source: '[AF] IMUL r32 / MUL r32: latency 3' },
+    bitscan: { cycles: 3, source: '[AF] BSF/BSR r32,r32: latency 3' },
     div: { cycles: 23, source: '[AF] DIV r32 17-28, IDIV r32 19-28: middle of the range' },
     branch: { cycles: 1, source: '[AF] Jcc: reciprocal throughput 1-2 (predicted)' },
     jmp: { cycles: 2, source: '[AF] JMP: reciprocal throughput 2' },

@@ -27,9 +27,10 @@ export class PhysicalMemory {
   /**
    * Per page: byte offsets [lo, hi) that may hold (part of) a decoded instruction — a superset, grown by
    * noteDecoded, reset when the page's slots are dropped. A write outside it touches no decoded or compiled code.
+   * (Compiled stores read these directly: src/cpu/compiler/special.ts store32.)
    */
-  private readonly watchLo: Int32Array;
-  private readonly watchHi: Int32Array;
+  readonly watchLo: Int32Array;
+  readonly watchHi: Int32Array;
   /** block compiler: caches over this memory; per page, how many compiled blocks have bytes there (a page with
    * compiled code always has decoded slots too, so the CPUs' write fast path reaches invalidate()) */
   readonly codeWatchers: CodeWatcher[] = [];

@@ -215,6 +215,7 @@ export class Vmx {
     c.platform.trace.emit(c.cycles, c.id, TraceKind.VmEntry, v.read(F.GUEST_RIP), 0);
     this.armPreemptionTimer(v);
     this.inject(v);
+    if (c.state === CpuState.Halted) c.wakeIfInterrupted(c.cycles); // entered in HLT with something already due
     c.next = c.eip;
   }
 
@@ -297,6 +298,11 @@ export class Vmx {
     }
     if (this.proc & CpuBased.VIRTUAL_INTR_PENDING && c.eflagsRest & IF) return new VmExit(ExitReason.INTERRUPT_WINDOW);
     return null;
+  }
+
+  /** Interrupt-window exiting is on for the running guest. */
+  get interruptWindowExiting(): boolean {
+    return (this.proc & CpuBased.VIRTUAL_INTR_PENDING) !== 0;
   }
 
   /** Would a pending external interrupt end a HLT in non-root mode (as an exit)? */

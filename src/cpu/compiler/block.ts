@@ -4,26 +4,31 @@
  * (`new Function`) that calls the existing exec/ handlers directly with
  * constant operands. Each handler is a parameter of the generated factory,
  * so every call site is monomorphic and V8 can inline the handler; the
- * instruction semantics stay in exec/.
+ * instruction semantics stay in exec/ — except the few common forms
+ * special.ts emits inline, each checked against its handler by test.
  *
- * Shape of a block (see README of this directory, cache.ts):
- *  - straight-line pure CPU/memory instructions;
+ * Shape of a block:
+ *  - straight-line pure CPU/memory instructions (classify.ts);
  *  - direct JMP and CALL are followed (the block continues at the target);
  *  - RET after a CALL in the same block continues at the predicted return
- *    address behind a guard (c.next === predicted), else leaves;
+ *    address behind a guard (the popped EIP === predicted), else leaves;
  *  - a Jcc not going back to the block start is a side exit when taken;
  *  - a Jcc or JMP back to the block start makes the block a bounded JS loop
  *    that re-checks the cycle budget and the interrupt flag per iteration;
  *  - indirect JMP/CALL, an uncompilable instruction, the EPT window's end
  *    or MAX_BLOCK_INSNS end it.
  *
- * Exactness with the interpreter:
- *  - c.cycles is written before every instruction that may touch memory (a
- *    device outside RAM sees the time the interpreter would give it);
- *  - after such an instruction the block leaves if memory.blockBreak was
- *    set (a device was accessed — it may have raised an interrupt or moved
- *    the run limit — or a compiled block was invalidated: self-modifying
- *    code), so the interpreter takes the next boundary exactly;
+ * Exactness with the interpreter (cache.ts decides when a block may run at
+ * all: no interrupt check pending, cycles + cost before the last
+ * instruction < runLimit, its code inside the current window):
+ *  - c.cycles is written before every instruction that may reach a device
+ *    (for the inline loads/stores: only on their way out of RAM), so a
+ *    device sees the time the interpreter would give it;
+ *  - after such an access the block leaves if memory.blockBreak was set (a
+ *    device was accessed — it may have raised an interrupt or moved the run
+ *    limit — or a compiled block was invalidated: self-modifying code), so
+ *    the interpreter takes the next boundary exactly;
+ *  - lazy flags are stored before anything that can observe them;
  *  - a throw (CpuFault, VmExit) is caught to restore eip, next, cycles and
  *    instructions to the faulting instruction's, then rethrown.
  */
@@ -33,7 +38,7 @@ import type { Cpu } from '../cpu.js';
 import { HANDLER_FNS, LENGTHS, decodeInto, type Handler } from '../dispatch.js';
 import { carry, condition } from '../lazy-flags.js';
 import { KINDS, Kind, MEMORY, THROWS } from './classify.js';
-import { Emitter } from './special.js';
+import { Emitter, GUARDED, LOAD_FLAGS, STORE_FLAGS } from './special.js';
 
 /** Longest block, in instructions (bounds compile time and the generated function's size). */
 export const MAX_BLOCK_INSNS = 64;
@@ -84,15 +89,12 @@ export function planBlock(cpu: Cpu, memory: PhysicalMemory, costs: Int32Array, e
     let op = page[o];
     if (op === 0) {
       op = decodeInto(memory.bytes, p, at, page, o);
-      memory.noteDecoded(p);
+      memory.noteDecoded(p); // writes to these bytes (also into the next page) now reach invalidate()
     }
     const idx = op - 1;
     const kind = KINDS[idx] as Kind;
     if (kind === Kind.Stop) break;
     const len = LENGTHS[idx];
-    // an instruction reaching into the next page: that page must be watched for writes too
-    const last = (p + len - 1) >>> PAGE_SHIFT;
-    if (decoded[last] === undefined) decoded[last] = new Int32Array(PAGE_SIZE * 4);
     const ins: Insn = { idx, a: page[o + 1], b: page[o + 2], c: page[o + 3], eip: at, next: (at + len) >>> 0, p, len, cost: costs[idx], kind };
     insns.push(ins);
     visited.add(at);
@@ -133,9 +135,6 @@ export function planBlock(cpu: Cpu, memory: PhysicalMemory, costs: Int32Array, e
 export type BlockFn = (c: Cpu) => void;
 
 const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
-const push = (to: string[], code: string): void => {
-  if (code !== '') to.push(code);
-};
 
 /**
  * Loop blocks run their first WARM_CALLS calls one iteration each, so V8
@@ -145,17 +144,44 @@ const push = (to: string[], code: string): void => {
  */
 const WARM_CALLS = 12;
 
+type Factory = (...args: unknown[]) => BlockFn;
+/**
+ * Factories by source text, shared by all machines in the process: the
+ * same code compiled again (another machine, a block dropped and rebuilt)
+ * reuses the function literal, so V8's feedback and optimised code carry
+ * over and `new Function` is not paid twice. Bounded (oldest dropped first).
+ */
+const FACTORIES = new Map<string, Factory>();
+const MAX_FACTORIES = 4096;
+
+function factoryFor(source: string, handlers: number): Factory {
+  let f = FACTORIES.get(source);
+  if (f === undefined) {
+    const names = ['M', 'XE', 'XN', 'XC', 'XI', 'CARRY', 'COND', ...Array.from({ length: handlers }, (_, i) => `h${i}`)];
+    f = new Function(...names, source) as Factory;
+    if (FACTORIES.size >= MAX_FACTORIES) FACTORIES.delete(FACTORIES.keys().next().value!);
+    FACTORIES.set(source, f);
+  }
+  return f;
+}
+
 /**
  * Emit the block's function. Every way out — end of the block, a side exit
- * (memory.blockBreak, a taken Jcc, a mispredicted RET), a throw — only sets
- * the local `x` and leaves through one shared tail, which restores eip,
- * next, cycles and instructions from per-exit tables (and rethrows). So
- * side exits and the catch hold no property accesses of their own: V8 has
- * feedback for all of it from the first calls, and a rare exit never
- * deoptimises the block.
+ * (memory.blockBreak after a handler's memory access, a taken Jcc, a
+ * mispredicted RET), a bail-out before a memory access the inline path
+ * does not handle, a throw — only sets the local `x` and leaves through one
+ * shared tail, which restores eip, next, cycles and instructions from
+ * per-exit tables, stores the flags (and rethrows). So exits hold no
+ * property access of their own: V8 has feedback for all of it from the
+ * first calls, and a rare exit never deoptimises the block.
+ *
+ * The lazy flags live in locals fo..fx: copied in at entry, stored around
+ * handler calls (fs = 0 while the CPU's copy is the true one: a handler
+ * that throws may have changed it) and at the tail.
  *
  * Exit codes: 0 = normal end (cy and n already advanced past the pass);
- * 1 + i = left after instruction i; n + 1 + k = instruction k threw.
+ * 1 + i = left after instruction i; n + 1 + k = instruction k threw;
+ * 2n + 1 + i = left before instruction i (the interpreter executes it).
  */
 export function generate(plan: Plan, memory: PhysicalMemory): { fn: BlockFn; source: string } {
   const { insns, loop } = plan;
@@ -178,56 +204,68 @@ export function generate(plan: Plan, memory: PhysicalMemory): { fn: BlockFn; sou
     return name;
   };
 
-  // exit tables: EIP to continue at (-1: c.next), c.next to leave (-1: = eip), cycles and instructions to add
+  // exit tables: EIP to continue at (-1: nx, where the last control transfer went), c.next to leave (-1: = eip), cycles and instructions to add
   const last = insns[n - 1];
   const xEip: number[] = [last.kind === Kind.Plain ? last.next : -1];
   const xNext: number[] = [-1];
   const xCycles: number[] = [0];
   const xInsns: number[] = [0];
-  insns.forEach((ins, i) => {
-    xEip.push(ins.kind === Kind.Plain ? ins.next : -1);
-    xNext.push(-1);
-    xCycles.push(pre[i + 1]);
-    xInsns.push(i + 1);
-  });
-  insns.forEach((ins, k) => {
-    xEip.push(ins.eip);
-    xNext.push(ins.next);
-    xCycles.push(pre[k]);
-    xInsns.push(k);
-  });
+  const exitRow = (eip: number, next: number, cycles: number, count: number): void => {
+    xEip.push(eip);
+    xNext.push(next);
+    xCycles.push(cycles);
+    xInsns.push(count);
+  };
+  insns.forEach((ins, i) => exitRow(ins.kind === Kind.Plain ? ins.next : -1, -1, pre[i + 1], i + 1));
+  insns.forEach((ins, k) => exitRow(ins.eip, ins.next, pre[k], k));
+  insns.forEach((ins, i) => exitRow(ins.eip, -1, pre[i], i));
+  const FAULT = n + 1, BEFORE = 2 * n + 1;
 
-  const anyMemory = insns.some((i) => MEMORY[i.idx]);
-  const anyThrow = insns.some((i) => THROWS[i.idx]);
+  let anyMemoryHandler = false, anyThrow = false;
   const body: string[] = [];
   const emitter = new Emitter();
   insns.forEach((ins, i) => {
     const e = BY_OPCODE[ins.idx];
-    const mem = MEMORY[ins.idx] === 1;
-    body.push(`// ${hex(ins.eip)}: ${e ? `${e.mnemonic}.${e.form.name}` : '?'}`);
-    // flags must be in the CPU before anything that may throw (the fault sees them) or a handler
+    const key = e ? `${e.mnemonic}.${e.form.name}` : '';
+    const isLast = i === n - 1;
+    body.push(`// ${hex(ins.eip)}: ${key || '?'}`);
+    if (GUARDED.has(key)) {
+      // a memory access inline for RAM; anything else leaves before the instruction
+      body.push(emitter.emit(i, ins.idx, ins.a, ins.b, ins.c, { bail: `{ x = ${BEFORE + i}; break body; }`, next: ins.next })!);
+      // a RET followed inside the block: leave if it did not return where predicted
+      if (ins.kind === Kind.Ret && !isLast) body.push(`if (nx !== ${ins.predicted}) { x = ${i + 1}; break body; }`);
+      return;
+    }
     const code = emitter.emit(i, ins.idx, ins.a, ins.b, ins.c);
-    if (code === null) push(body, emitter.handler());
-    else if (THROWS[ins.idx]) push(body, emitter.sync());
-    if (THROWS[ins.idx]) body.push(`k = ${i};`);
-    if (mem) body.push(`c.cycles = cy + ${pre[i]};`);
-    // Jcc needs the fall-through preset, CALL pushes c.next
-    if (ins.kind === Kind.Jcc || (e && e.mnemonic === 'call')) body.push(`c.next = ${ins.next};`);
-    body.push(code ?? `${nameOf(ins.idx)}(c, ${ins.a}, ${ins.b}, ${ins.c});`);
-    if (i === n - 1) return;
+    const mem = code === null && MEMORY[ins.idx] === 1;
+    // Jcc needs the fall-through preset; a CALL handler pushes c.next
+    if (ins.kind === Kind.Jcc) body.push(`nx = ${ins.next};`);
+    else if (code === null && e && e.mnemonic === 'call') body.push(`c.next = ${ins.next};`);
+    if (code !== null) body.push(code);
+    else {
+      // a handler: the CPU holds the flags while it runs; it may read memory, fault, reach a device
+      emitter.handler();
+      body.push(`${STORE_FLAGS} fs = 0;`);
+      if (THROWS[ins.idx]) {
+        anyThrow = true;
+        body.push(`k = ${i};`);
+      }
+      if (mem) {
+        anyMemoryHandler = true;
+        body.push(`c.cycles = cy + ${pre[i]};`); // a device sees the interpreter's time
+      }
+      body.push(`${nameOf(ins.idx)}(c, ${ins.a}, ${ins.b}, ${ins.c});`, `${LOAD_FLAGS} fs = 1;`);
+      if (ins.kind !== Kind.Plain) body.push('nx = c.next;'); // a branch handler (JMP, indirect JMP/CALL) set it
+    }
+    if (isLast) return;
     const conds: string[] = [];
     if (mem) conds.push('M.blockBreak !== 0');
-    if (ins.kind === Kind.Jcc) conds.push(`c.next !== ${ins.next}`);
-    if (ins.kind === Kind.Ret) conds.push(`c.next !== ${ins.predicted}`);
-    if (conds.length > 0) {
-      push(body, emitter.sync());
-      body.push(`if (${conds.join(' || ')}) { x = ${i + 1}; break body; }`);
-    }
+    if (ins.kind === Kind.Jcc) conds.push(`nx !== ${ins.next}`);
+    if (conds.length > 0) body.push(`if (${conds.join(' || ')}) { x = ${i + 1}; break body; }`);
   });
-  push(body, emitter.sync());
   body.push(`cy += ${total}; n += ${n};`);
   if (loop) {
-    if (last.kind === Kind.Jcc) body.push(`if (c.next !== ${plan.eip}) break;`);
+    if (last.kind === Kind.Jcc) body.push(`if (nx !== ${plan.eip}) break;`);
     body.push(`if (cy + ${preLast} >= lim || c.intrCheck) break;`);
   }
 
@@ -235,26 +273,29 @@ export function generate(plan: Plan, memory: PhysicalMemory): { fn: BlockFn; sou
   const lines: string[] = ['"use strict";'];
   if (loop) lines.push(`let warm = ${WARM_CALLS};`);
   lines.push(`return function block_${hex(plan.eip)}(c) {`);
-  lines.push('  const R = c.regs;', '  let cy = c.cycles, n = 0, x = 0, k = 0, err = null;');
+  lines.push(
+    '  const R = c.regs, MB = c.memBase, ML = c.memLimit, I32 = M.i32, WL = M.watchLo, WH = M.watchHi;',
+    '  let cy = c.cycles, n = 0, x = 0, k = 0, nx = 0, err = null;',
+    '  let fo = c.fOp, fa = c.fA, fb = c.fB, fr = c.fRes, fx = c.fAux, fs = 1;',
+  );
   if (loop) {
     // a local run limit: only a device access can move c.runLimit inside a block, and that leaves through blockBreak
     lines.push('  let lim = c.runLimit;', '  if (warm !== 0) { warm--; lim = 0; }');
   }
-  if (anyMemory) lines.push('  M.blockBreak = 0;');
+  if (anyMemoryHandler) lines.push('  M.blockBreak = 0;');
   const inner = [loop ? 'body: for (;;) {' : 'body: {', ...indent(body, '  '), '}'];
-  if (anyThrow) lines.push('  try {', ...indent(inner, '    '), `  } catch (e) { err = e; x = ${n + 1} + k; }`);
+  if (anyThrow) lines.push('  try {', ...indent(inner, '    '), `  } catch (e) { err = e; x = ${FAULT} + k; }`);
   else lines.push(...indent(inner, '  '));
   lines.push(
+    `  if (fs !== 0) { ${STORE_FLAGS} }`,
     '  const xe = XE[x], xn = XN[x];',
-    '  const e = xe >= 0 ? xe : c.next;',
+    '  const e = xe >= 0 ? xe : nx;',
     '  c.eip = e; c.next = xn >= 0 ? xn : e; c.cycles = cy + XC[x]; c.instructions += n + XI[x];',
     '  if (err !== null) throw err;',
     '};',
   );
   const source = lines.join('\n');
-  const names = ['M', 'XE', 'XN', 'XC', 'XI', 'CARRY', 'COND', ...handlers.map((_, i) => `h${i}`)];
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  const factory = new Function(...names, source) as (...args: unknown[]) => BlockFn;
+  const factory = factoryFor(source, handlers.length);
   const fn = factory(memory, Float64Array.from(xEip), Float64Array.from(xNext), Float64Array.from(xCycles), Int32Array.from(xInsns), carry, condition, ...handlers);
   return { fn, source };
 }

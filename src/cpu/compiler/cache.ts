@@ -6,21 +6,32 @@
  * or a block): a compiled block runs when it fits in the cycle budget,
  * otherwise the start is counted and compiled once hot.
  *
+ * A block runs only where the interpreter would run all of its first pass
+ * the same way: no interrupt check pending (runInner), the CPU's window
+ * (memBase, memLimit) as when compiled, and cycles + the cost of the pass
+ * before its last instruction < runLimit (so the interpreter would start
+ * every one of them). Loops re-check the same per pass.
+ *
  * Invalidation: PhysicalMemory tells every cache about writes to pages that
  * hold compiled code (a per-page count keeps plain data writes cheap) and
- * about bulk loads; the blocks whose bytes overlap the write are dropped
- * and memory.blockBreak makes a running block stop after the store.
+ * about bulk loads (DMA, the loader); the blocks whose bytes overlap the
+ * write are dropped, and memory.blockBreak makes a running block stop right
+ * after the store that did it (compiled stores never write where code may
+ * be: they leave the block first, see special.ts).
  */
 import { MAX_INSN_LENGTH, PAGE_SHIFT, PAGE_SIZE, type CodeWatcher, type PhysicalMemory } from '../../machine/memory.js';
 import type { Cpu } from '../cpu.js';
 import { generate, planBlock, type BlockFn } from './block.js';
 
 /**
- * Executions of a block start before it is compiled. Compiling costs about
- * as much as interpreting ~1,000-2,500 executions of a typical block
- * (PERFORMANCE-NOTES: ~65 µs per compile; measured here in the compiler
- * test's log), and V8 needs a few hundred calls of the new function to
- * optimise it, so code run fewer times is cheaper to interpret.
+ * Executions of a block start before it is compiled. Compiling one block
+ * costs ~130-350 µs here (planning, source, `new Function`; measured on
+ * the VMX demo with threshold 1: CodeCacheStats.compileMs / compiled),
+ * about what interpreting 1,000-3,000 executions of a typical 6-instruction
+ * block costs (~15 ns per instruction), and V8 needs some hundreds of calls
+ * of the new function before it optimises it. So a start must have paid
+ * for its compile before it gets one; initialisation code run a few times
+ * never does. (PERFORMANCE-NOTES suggests 1k-10k.)
  */
 export const DEFAULT_THRESHOLD = 1000;
 /** A start whose block was invalidated waits 2^k times longer before recompiling (self-modifying code). */
@@ -68,6 +79,8 @@ class CodePage {
 }
 
 export interface CodeCacheStats {
+  /** block executions (compiled code entered) */
+  runs: number;
   compiled: number;
   invalidated: number;
   blocks: number;
@@ -76,7 +89,7 @@ export interface CodeCacheStats {
 
 export class CodeCache implements CodeWatcher {
   private readonly pages: (CodePage | undefined)[];
-  readonly stats: CodeCacheStats = { compiled: 0, invalidated: 0, blocks: 0, compileMs: 0 };
+  readonly stats: CodeCacheStats = { runs: 0, compiled: 0, invalidated: 0, blocks: 0, compileMs: 0 };
 
   constructor(
     readonly memory: PhysicalMemory,
@@ -99,8 +112,11 @@ export class CodeCache implements CodeWatcher {
       const b = cp.entries[o];
       if (b !== undefined) {
         if (b.eip !== eip || b.need > c.memLimit || c.cycles + b.preLast >= c.runLimit) return false;
+        this.stats.runs++;
+        const before = c.instructions;
         b.run(c);
-        return true;
+        // a block that left before its first instruction (a memory access it does not do inline): the interpreter executes it
+        return c.instructions !== before;
       }
       if (++cp.counts[o] < this.threshold << cp.backoff[o]) return false;
     }
@@ -110,10 +126,12 @@ export class CodeCache implements CodeWatcher {
 
   private hot(c: Cpu, p: number, eip: number): void {
     const pg = p >>> PAGE_SHIFT;
-    const cp = this.pages[pg];
-    if (cp === undefined) {
+    if (this.pages[pg] === undefined) {
       this.pages[pg] = new CodePage();
-      if (this.threshold > 1) return;
+      if (this.threshold > 1) {
+        this.pages[pg]!.counts[p & (PAGE_SIZE - 1)] = 1;
+        return;
+      }
     }
     this.compile(c, p, eip);
   }

@@ -31,7 +31,7 @@ export const enum Kind {
 
 /** Cost classes of the pure CPU/memory instructions a block may contain. */
 export const BLOCK_CLASSES: ReadonlySet<CostClass> = new Set<CostClass>([
-  'alu', 'mov', 'load', 'store', 'rmw', 'lea', 'shift', 'mul', 'div', 'push', 'pop', 'nop', 'xchg', 'cmpxchg', 'locked',
+  'alu', 'mov', 'load', 'store', 'rmw', 'lea', 'shift', 'mul', 'bitscan', 'div', 'push', 'pop', 'nop', 'xchg', 'cmpxchg', 'locked',
 ]);
 
 /** Control-transfer cost classes: a block ends with (and includes) them, or continues through direct ones. */

@@ -1,5 +1,5 @@
 /** Arithmetic and logic instructions (SDM Vol. 2 semantics, lazy flags). */
-import { CF, OF } from '../../isa/eflags.js';
+import { CF, OF, ZF } from '../../isa/eflags.js';
 import type { Cpu } from '../cpu.js';
 import type { Handler } from '../dispatch.js';
 import { Vector, fault } from '../faults.js';
@@ -161,4 +161,35 @@ export const ALU_HANDLERS: Record<string, Handler> = {
   'div.r': (c, r) => divide(c, c.regs[r], false),
   'idiv.r': (c, r) => divide(c, c.regs[r], true),
   'cdq.none': (c) => { c.regs[2] = c.regs[0] >> 31; },
+  'bsf.rr': (c, d, s) => bitScan(c, d, c.regs[s], false),
+  'bsr.rr': (c, d, s) => bitScan(c, d, c.regs[s], true),
+  'bt.rr': (c, d, s) => { setCarry(c, (c.regs[d] >>> (c.regs[s] & 31)) & 1); },
+  'bt.ri8': (c, d, n) => { setCarry(c, (c.regs[d] >>> (n & 31)) & 1); },
+  'bts.ri8': (c, d, n) => { setCarry(c, (c.regs[d] >>> (n & 31)) & 1); c.regs[d] |= 1 << (n & 31); },
+  'btr.ri8': (c, d, n) => { setCarry(c, (c.regs[d] >>> (n & 31)) & 1); c.regs[d] &= ~(1 << (n & 31)); },
+  'lock bts.mr': (c, m, x, s) => bitStringOp(c, c.ea(m, x), c.regs[s], (v, bit) => v | bit),
+  'lock btr.mr': (c, m, x, s) => bitStringOp(c, c.ea(m, x), c.regs[s], (v, bit) => v & ~bit),
+  'lock or.mr': (c, m, x, s) => { const ea = c.ea(m, x); c.write32(ea, or(c, c.read32(ea), c.regs[s])); },
+  'lock and.mr': (c, m, x, s) => { const ea = c.ea(m, x); c.write32(ea, and(c, c.read32(ea), c.regs[s])); },
 };
+
+/** Set CF only (BT family: the other status flags are undefined on x86; here they keep their values). */
+function setCarry(c: Cpu, bit: number): void {
+  setFlags(c, FlagOp.Resolved, 0, 0, 0, (statusFlags(c) & ~CF) | bit);
+}
+
+/** BSF/BSR: ZF = (src == 0) and the destination is left as it was (what Intel and AMD parts do). */
+function bitScan(c: Cpu, d: number, v: number, highest: boolean): void {
+  const zero = v === 0;
+  setFlags(c, FlagOp.Resolved, 0, 0, 0, (statusFlags(c) & ~ZF) | (zero ? ZF : 0));
+  if (!zero) c.regs[d] = highest ? 31 - Math.clz32(v) : 31 - Math.clz32(v & -v);
+}
+
+/** BTS/BTR on a bit string in memory: the signed bit offset selects the dword (SDM BT: "bit base, bit offset"). */
+function bitStringOp(c: Cpu, base: number, offset: number, op: (v: number, bit: number) => number): void {
+  const ea = (base + 4 * (offset >> 5)) >>> 0;
+  const bit = 1 << (offset & 31);
+  const v = c.read32(ea);
+  setCarry(c, (v & bit) !== 0 ? 1 : 0);
+  c.write32(ea, op(v, bit));
+}
