@@ -14,6 +14,7 @@ IO_THINK_US        = 1000        ; the I/O test thread's pause between reads
 ; kthreads_init — create and wake one thread per thread-table entry
 kthreads_init:
     push ebx
+    call kvm_init                ; KVM: the VMs and vCPUs of the block, before their threads exist
     xor ebx, ebx
 .next:
     cmp ebx, [BOOT_PARAMS + bp.thread_count]
@@ -154,8 +155,8 @@ msg_unknown_kind: .asciz "kthread %s: unknown kind %u, sleeping\n"
 .align 4
 ; kthread_bodies — fn(task) per ThreadKind (a test may patch an entry)
 kthread_bodies:
-    .long load_thread            ; THREAD_VCPU: a busy vCPU until KVM exists
-    .long io_test_thread         ; THREAD_IO
+    .long kvm_vcpu_thread        ; THREAD_VCPU (kvm_main.s; no VM behind it: load_thread)
+    .long iothread_main          ; THREAD_IO (iothread.s; no VM behind it: io_test_thread)
     .long sleeper_thread         ; THREAD_HRTIMER
     .long sleeper_thread         ; THREAD_IRQ
     .long cyclictest_thread      ; THREAD_CYCLICTEST

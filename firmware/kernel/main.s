@@ -20,3 +20,11 @@
 .include "irq.s"
 .include "kthreads.s"
 .include "cyclictest.s"
+; the KVM module and the VMs' I/O threads (kvm_defs.s first: structure sizes)
+.include "kvm_defs.s"
+.include "kvm_main.s"
+.include "kvm_vmx.s"
+.include "kvm_x86.s"
+.include "kvm_lapic.s"
+.include "kvm_hypercall.s"
+.include "iothread.s"

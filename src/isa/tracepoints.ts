@@ -43,6 +43,8 @@ export const TRACEPOINTS = [
   'isr_exit', // 35
   'bench_start', // 36
   'bench_done', // 37
+  'irq_enable', // 38: value = vector; KVM hands the interrupt acknowledged at an EXTERNAL_INTERRUPT exit to the host ISR (Fig. 2 point c)
+  'kvm_sched_done', // 39: value = vcpu id; the vCPU thread passed its reschedule point and goes to enter the guest (Fig. 2 point e)
 ] as const;
 
 export type TracepointName = (typeof TRACEPOINTS)[number];

@@ -22,9 +22,12 @@ import { BOOT_PARAMS_ADDR, PreemptModel, SchedPolicy, ThreadKind, type BootParam
 import { PLATFORM_SYMBOLS } from '../../src/machine/platform-symbols.js';
 import { TRACEPOINT_ID, tracepointName } from '../../src/isa/tracepoints.js';
 import { TraceKind, type TraceEvent } from '../../src/trace/trace.js';
+import { createSystem, type HostSystem, type SystemSpec } from '../../src/experiments/system.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const KERNEL_MAIN = path.resolve(HERE, '../../firmware/kernel/main.s');
+/** A KVM test guest of guests/test/ by file name (e.g. 'timer.s'). */
+export const testGuest = (name: string): string => path.resolve(HERE, '../../guests/test', name);
 const EXTRA_FILE = path.resolve(HERE, '../../firmware/kernel/__test_extra__.s');
 
 export const CPU_KHZ = NEHALEM.hz / 1000;
@@ -175,4 +178,112 @@ export class KernelRun {
 /** Boot the kernel and run it for `until` cycles (default 2 ms) or until it stops. */
 export function bootKernel(opts: KernelOptions = {}): KernelRun {
   return new KernelRun(opts).run(opts.until ?? ms(2));
+}
+
+/**
+ * A host + VMs run (src/experiments/system.ts) with the same views as
+ * KernelRun: tracepoints by name, architectural events, kernel symbols,
+ * thread pids and tasks, the console.
+ */
+export class SystemRun {
+  readonly sys: HostSystem;
+  readonly machine: Machine;
+  readonly events: TraceEvent[] = [];
+  result: RunResult | null = null;
+
+  constructor(spec: SystemSpec) {
+    this.sys = createSystem(spec);
+    this.machine = this.sys.machine;
+    this.machine.trace.on((e) => {
+      if (e.kind !== TraceKind.UartTx) this.events.push(e);
+    });
+  }
+
+  get params(): BootParams {
+    return this.sys.params;
+  }
+
+  run(until: number): this {
+    this.result = this.sys.run(until);
+    return this;
+  }
+
+  /** Run in steps of `step` cycles until `cond` holds or `until` is reached; true if it held. */
+  runUntil(cond: () => boolean, until: number, step = us(100)): boolean {
+    // the target advances by itself: with every CPU halted and no event before it, a run stops without moving `now`
+    let t = this.machine.now;
+    while (!cond()) {
+      if (t >= until || this.result?.reason === 'exit') return false;
+      t = Math.min(until, t + step);
+      this.run(t);
+    }
+    return true;
+  }
+
+  sym(name: string): number {
+    return this.sys.sym(name);
+  }
+
+  const(name: string): number {
+    return this.sym(name);
+  }
+
+  mem32(addr: number | string, offset = 0): number {
+    return this.machine.memory.read32((typeof addr === 'string' ? this.sym(addr) : addr) + offset) >>> 0;
+  }
+
+  poke32(addr: number, v: number): void {
+    this.machine.memory.write32(addr, v);
+  }
+
+  /** A dword of a VM's memory by guest label; poke with guestPoke. */
+  guest32(vm: string | number, label: string): number {
+    return this.sys.guest32(vm, label);
+  }
+
+  guestPoke(vm: string | number, label: string, v: number): void {
+    this.poke32(this.sys.guestAddr(vm, label), v);
+  }
+
+  tps(...names: string[]): Tp[] {
+    const ids = new Set(names.map((n) => TRACEPOINT_ID.get(n)));
+    return this.events
+      .filter((e) => e.kind === TraceKind.Tracepoint && (names.length === 0 || ids.has(e.a)))
+      .map((e) => ({ time: e.time, cpu: e.cpu, name: tracepointName(e.a), value: e.b | 0 }));
+  }
+
+  arch(kind: TraceKind): TraceEvent[] {
+    return this.events.filter((e) => e.kind === kind);
+  }
+
+  pid(name: string): number {
+    return this.sys.threadIndex(name) + 1;
+  }
+
+  task(pid: number): number {
+    return this.sym('tasks') + (this.sym('NR_CPUS') + pid - 1) * this.sym('task.size');
+  }
+
+  /** A field of a task (by pid), e.g. taskField(pid, 'policy'). */
+  taskField(pid: number, field: string): number {
+    return this.mem32(this.task(pid), this.sym(`task.${field}`));
+  }
+
+  /** The struct kvm_vcpu of the vCPU thread `name`, and a field of it. */
+  vcpu(name: string): number {
+    return this.sym('kvm_vcpus') + this.sys.threadIndex(name) * this.sym('kvm_vcpu.size');
+  }
+
+  vcpuField(name: string, field: string): number {
+    return this.mem32(this.vcpu(name), this.sym(`kvm_vcpu.${field}`));
+  }
+
+  get console(): string {
+    return this.sys.console;
+  }
+}
+
+/** Build a host + VMs system and run it for `until` cycles (or until it powers off). */
+export function bootSystem(spec: SystemSpec, until: number): SystemRun {
+  return new SystemRun(spec).run(until);
 }
