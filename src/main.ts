@@ -9,6 +9,7 @@ import { hideBin } from 'yargs/helpers';
 import { asmCommand, buildCommand, disasmCommand } from './asm/cli.js';
 import { EXIT_MACHINE, EXIT_OK, UsageError, reportError } from './cli/errors.js';
 import { formatRunSummary, parseGuestOption, runProgram } from './cli/program.js';
+import { kvmDemo } from './cli/kvm-demo.js';
 import { NEHALEM } from './machine/cpu-model.js';
 import { PLATFORM_SYMBOLS } from './machine/platform-symbols.js';
 import { isaReferenceMarkdown, updateReadme } from './isa/reference.js';
@@ -101,6 +102,10 @@ function main(argv: string[]): number {
         file: path.join(ROOT, 'firmware/hv-demo/main.s'), guest: [`${path.join(ROOT, 'guests/tiny/main.s')}@guest_memory`],
         cpus: 1, memory: 64, time: 1000, quantum: 1000, 'smi-period': a['smi-period'], 'smi-work': a['smi-work'],
       }))())
+    .command('kvm-demo', 'the host kernel with its KVM module runs two test guests; prints the Fig. 2 stage breakdown', (y) =>
+      y.option('spin', { type: 'boolean', default: false, describe: 'guests spin between ticks (EXTERNAL_INTERRUPT exits) instead of halting' })
+        .option('ms', { type: 'number', default: 5, describe: 'simulated milliseconds' }),
+    (a) => guard(() => kvmDemo(ROOT, { spin: a.spin as boolean, ms: a.ms as number }))())
     .command('asm <files..>', 'assemble into an ELF32 image', (y) =>
       y.positional('files', { type: 'string', array: true, demandOption: true })
         .option('o', { alias: 'output', type: 'string', demandOption: true, describe: 'output ELF file' })

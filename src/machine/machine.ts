@@ -234,7 +234,12 @@ export class Machine {
       const tEvent = this.queue.nextTime();
       if (cpu === null) {
         if (tEvent === Infinity) { reason = this.cpus.some((c) => c.state === CpuState.Halted) ? 'idle' : 'shutdown'; break; }
-        if (tEvent > until) { reason = 'time-limit'; break; }
+        if (tEvent > until) {
+          // nothing runs before `until`: idle CPUs reach it (so `now` is the limit, and a caller can step on)
+          for (const c of this.cpus) if (c.state === CpuState.Halted && c.cycles < until) c.cycles = until;
+          reason = 'time-limit';
+          break;
+        }
         this.queue.fireNext();
         continue;
       }

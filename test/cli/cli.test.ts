@@ -32,6 +32,18 @@ describe('CLI', () => {
     expect(r.out).toMatch(/^\s+EXTERNAL_INTERRUPT\s+5\s/m);
   }, 30_000);
 
+  it('kvm-demo: the host kernel runs two guests and prints the Fig. 2 stage breakdown', () => {
+    const r = cli('kvm-demo', '--spin');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^vm0: timer guest: hello$/m);
+    expect(r.out).toMatch(/^vm1: timer guest: hello$/m);
+    const stage = (name: string) => Number(new RegExp(`^${name}\\s+([\\d.]+)`, 'm').exec(r.out)![1]);
+    const parts = ['VM exit \\(b-a\\)', 'after VM exit \\(c-b\\)', 'host ISR \\(d-c\\)', 'host scheduling \\(e-d\\)', 'before VM entry \\(f-e\\)', 'VM entry \\(h-f\\)'].map(stage);
+    expect(parts.every((x) => x > 0)).toBe(true); // a running guest: an EXTERNAL_INTERRUPT exit, every stage non-empty
+    expect(Math.abs(parts.reduce((a, b) => a + b) - stage('total \\(h-a\\)'))).toBeLessThan(0.01);
+    expect(r.out).toMatch(/^\s+EXTERNAL_INTERRUPT\s+\d+/m);
+  }, 60_000);
+
   it('a missing file is one line and exit code 2', () => {
     const r = cli('run', path.join(tmp, 'nope.elf'));
     expect(r.code).toBe(2);
