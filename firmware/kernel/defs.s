@@ -71,9 +71,12 @@ HRTIMER_STATE_ENQUEUED = 1
 HRTIMER_STATE_CALLBACK = 2
 HRTIMER_NORESTART = 0
 HRTIMER_RESTART   = 1
+HRTIMER_MODE_HARD = 0            ; hrtimer.mode: the callback runs in the timer interrupt
+HRTIMER_MODE_SOFT = 1            ; under PREEMPT_RT: in this CPU's ktimersoftd (HRTIMER_MODE_SOFT)
 
 ; trace_cpu_idle states (arch/x86/kernel/process.c: default_idle)
 CPU_IDLE_HLT     = 1
+CPU_IDLE_C3      = 3             ; ACPI C3 through P_LVL3 (acpi_idle_enter's state index)
 PWR_EVENT_EXIT   = -1
 
 ; exit codes of the kernel (the exit port stands for reboot/poweroff)
@@ -109,6 +112,7 @@ TASK_COMM_LEN    = 16            ; bp_thread.name is 16 bytes too
     .field state, 4
     .field base, 4               ; hrtimer_cpu_base it is queued on
     .field task, 4               ; hrtimer_sleeper.task
+    .field mode, 4               ; HRTIMER_MODE_HARD / HRTIMER_MODE_SOFT (hrtimer.is_soft)
 .ends
 
 ; struct task_struct (include/linux/sched.h), with sched_entity and
@@ -198,6 +202,8 @@ TASK_COMM_LEN    = 16            ; bp_thread.name is 16 bytes too
     .field nr_events, 4          ; hrtimer interrupts taken
     .field tick_period, 4        ; cycles; 0 = no tick
     .field tick, hrtimer.size    ; tick_sched's sched_timer
+    .field softirq_expired, list.size ; expired soft timers waiting for ktimersoftd (HRTIMER_STATE_ENQUEUED)
+    .field softd, 4              ; this CPU's ktimersoftd task (0: none, soft timers run in the interrupt)
 .ends
 
 ; ---- macros ---------------------------------------------------------------------

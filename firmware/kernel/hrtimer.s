@@ -18,6 +18,10 @@ hrtimers_init:
     mov [eax + hrtimer_cpu_base.cpu], ebx
     add eax, hrtimer_cpu_base.active
     call list_init
+    mov eax, ebx                 ; the soft timers ktimersoftd has yet to run
+    CPU_HRTIMER_BASE eax
+    add eax, hrtimer_cpu_base.softirq_expired
+    call list_init
     inc ebx
     cmp ebx, NR_CPUS
     jb .cpu
@@ -30,7 +34,17 @@ hrtimer_init:
     mov [eax + hrtimer.function], edx
     mov dword [eax + hrtimer.state], HRTIMER_STATE_INACTIVE
     mov dword [eax + hrtimer.base], 0
+    mov dword [eax + hrtimer.mode], HRTIMER_MODE_HARD
     jmp list_init                ; the node is at offset 0
+
+; hrtimer_init_soft — as hrtimer_init, for a soft timer: under PREEMPT_RT
+; its callback runs in ktimersoftd (hrtimer_init with HRTIMER_MODE_SOFT)
+hrtimer_init_soft:
+    push eax
+    call hrtimer_init
+    pop eax
+    mov dword [eax + hrtimer.mode], HRTIMER_MODE_SOFT
+    ret
 
 ; enqueue_hrtimer — insert timer edx into base eax in expiry order (after
 ; timers with the same expiry); eax = 1 if it is now the first. Base locked.
@@ -268,6 +282,17 @@ hrtimer_interrupt:
     sub eax, [esi + hrtimer.expires]
     sbb edx, [esi + hrtimer.expires + 4]
     jb .done                     ; the first one is still in the future
+    cmp dword [esi + hrtimer.mode], HRTIMER_MODE_SOFT
+    jne .hard
+    cmp dword [ebx + hrtimer_cpu_base.softd], 0
+    je .hard                     ; no ktimersoftd here: run it now
+    mov eax, esi                 ; soft: hand it to ktimersoftd, still ENQUEUED
+    call list_del_init           ; (__hrtimer_run_queues(HRTIMER_ACTIVE_HARD) +
+    mov eax, esi                 ;  raise_softirq_irqoff(HRTIMER_SOFTIRQ))
+    lea edx, [ebx + hrtimer_cpu_base.softirq_expired]
+    call list_add_tail
+    jmp .next
+.hard:
     mov eax, esi
     mov edx, HRTIMER_STATE_CALLBACK
     call __remove_hrtimer
@@ -296,10 +321,79 @@ hrtimer_interrupt:
     call hrtimer_program_next
     mov eax, ebx
     call raw_spin_unlock
+    lea eax, [ebx + hrtimer_cpu_base.softirq_expired]
+    cmp [eax + list.next], eax
+    je .no_soft
+    mov eax, [ebx + hrtimer_cpu_base.softd]
+    call wake_up_process         ; wakeup_softirqd
+.no_soft:
     pop edi
     pop esi
     pop ebx
     ret
+
+; hrtimer_softd — THREAD_HRTIMER (ktimersoftd/N under PREEMPT_RT, at its
+; table priority, e.g. the paper's 99): registers as the ktimersoftd of
+; the CPU it first runs on (give it one CPU of affinity, as Linux binds
+; ktimersoftd/N), then runs the soft timers hrtimer_interrupt hands over,
+; like the interrupt does, and sleeps when there are none
+; (run_ksoftirqd -> hrtimer_run_softirq -> __hrtimer_run_queues(SOFT)).
+; Under PREEMPT_NONE it does not register: soft timers stay in the interrupt.
+hrtimer_softd:
+    SMP_PROCESSOR_ID ebx
+    CPU_HRTIMER_BASE ebx
+    GET_CURRENT ebp
+    cmp dword [BOOT_PARAMS + bp.preempt_model], PREEMPT_RT
+    jne sleeper_thread
+    mov [ebx + hrtimer_cpu_base.softd], ebp
+.loop:
+    cli
+    mov eax, ebx
+    call raw_spin_lock
+    mov esi, [ebx + hrtimer_cpu_base.softirq_expired + list.next]
+    lea eax, [ebx + hrtimer_cpu_base.softirq_expired]
+    cmp esi, eax
+    jne .run
+    mov dword [ebp + task.state], TASK_INTERRUPTIBLE
+    mov eax, ebx
+    call raw_spin_unlock
+    sti
+    call schedule
+    jmp .loop
+.run:
+    mov eax, esi
+    mov edx, HRTIMER_STATE_CALLBACK
+    call __remove_hrtimer
+    mov eax, ebx
+    call raw_spin_unlock
+    sti
+    trace hrtimer_expire_entry, esi
+    mov eax, esi
+    call [esi + hrtimer.function]
+    mov edi, eax
+    trace hrtimer_expire_exit, esi
+    cli
+    mov eax, ebx
+    call raw_spin_lock
+    cmp dword [esi + hrtimer.state], HRTIMER_STATE_CALLBACK
+    jne .unlock                  ; re-armed meanwhile
+    cmp edi, HRTIMER_RESTART
+    je .restart
+    mov dword [esi + hrtimer.state], HRTIMER_STATE_INACTIVE
+    jmp .unlock
+.restart:
+    mov eax, ebx
+    mov edx, esi
+    call enqueue_hrtimer
+    test eax, eax
+    je .unlock
+    mov eax, ebx
+    call hrtimer_program_next
+.unlock:
+    mov eax, ebx
+    call raw_spin_unlock
+    sti
+    jmp .loop
 
 ; hrtimer_forward_now — push timer eax's expiry forward by interval edx
 ; until it lies in the future (hrtimer_forward_now)

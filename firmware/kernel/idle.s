@@ -12,16 +12,19 @@ cpu_startup_entry:
 
 ; do_idle — the idle loop: reschedule when asked, else halt with interrupts
 ; enabled (the STI shadow closes the check-then-halt window) (do_idle +
-; default_idle)
+; default_idle), or in ACPI C3 with bp.acpi_processor (acpi_idle_enter)
 do_idle:
     cli
     GET_THREAD_INFO ebx
     cmp dword [ebx + thread_info.need_resched], 0
     jne .resched
+    cmp dword [BOOT_PARAMS + bp.acpi_processor], 0
+    jne .acpi
     mov eax, CPU_IDLE_HLT
     trace cpu_idle, eax
     sti
     hlt
+.exit:
     mov eax, PWR_EVENT_EXIT
     trace cpu_idle, eax
     jmp do_idle
@@ -29,6 +32,17 @@ do_idle:
     sti
     call schedule                ; schedule_idle
     jmp do_idle
+; with bp.acpi_processor: enter C3 by reading the processor block's P_LVL3
+; (the CPU sleeps until an interrupt and pays the C3 exit latency on
+; wake-up), in the STI shadow like hlt (acpi_idle_enter -> acpi_idle_do_entry:
+; inb(cx->address))
+.acpi:
+    mov eax, CPU_IDLE_C3
+    trace cpu_idle, eax
+    mov edx, ACPI_PBLK_PORT + ACPI_P_LVL3
+    sti
+    in al, dx
+    jmp .exit
 
 ; check_preempt_curr_idle — anything preempts the idle task (check_preempt_curr_idle)
 check_preempt_curr_idle:

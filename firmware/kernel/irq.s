@@ -76,19 +76,77 @@ do_IRQ:
     pop ebx
     ret
 
-; disk_interrupt — DISK_IRQ: acknowledge the controller, wake the task
-; waiting for the request (the block driver's completion)
+; disk_interrupt — DISK_IRQ's hard handler: acknowledge the controller.
+; Under PREEMPT_RT with an IRQ thread (forced threading) only wake that
+; thread, which runs disk_irq_handler at its own priority
+; (irq_default_primary_handler -> __irq_wake_thread); otherwise (PREEMPT_NONE,
+; or no IRQ thread has started yet) run the handler here, in hard IRQ
+; context with interrupts off (handle_irq_event_percpu -> action->handler).
+; The line is edge-triggered and the disk has one request in flight, so it
+; is not masked while the thread runs (IRQF_ONESHOT would).
 disk_interrupt:
     mov edx, DISK_PORT + DISK_ACK
     mov eax, 1
     out dx, eax
+    cmp dword [BOOT_PARAMS + bp.preempt_model], PREEMPT_RT
+    jne disk_irq_handler
+    mov eax, [irq_threads + DISK_IRQ*4]
+    test eax, eax
+    je disk_irq_handler
+    mov dword [irq_thread_pending + DISK_IRQ*4], 1   ; IRQTF_RUNTHREAD
+    jmp wake_up_process
+
+; disk_irq_handler — the disk's real handler (the block driver's
+; completion): disk_completion_us of completion work (the request's
+; end_request/bio work; with interrupts off in hard IRQ context it is the
+; non-preemptible section of PREEMPT_NONE), then wake the waiting task.
+; Records the context it ran in (disk_handler_pid/prio, disk_completions).
+disk_irq_handler:
+    GET_CURRENT eax
+    mov edx, [eax + task.pid]
+    mov [disk_handler_pid], edx
+    mov edx, [eax + task.prio]
+    mov [disk_handler_prio], edx
+    inc dword [disk_completions]
+    mov eax, [disk_completion_us]
+    call usecs_to_cycles
+    xor edx, edx
+    mov ecx, DISK_WORK_UNIT_CYCLES
+    div ecx
+    mov ecx, eax
+    work DISK_WORK_UNIT_CYCLES
+    LOCAL_IRQ_SAVE
     mov eax, [disk_waiter]
     mov dword [disk_waiter], 0
+    LOCAL_IRQ_RESTORE
     test eax, eax
     je .done
     jmp wake_up_process
 .done:
     ret
+DISK_WORK_UNIT_CYCLES = 100      ; a preemptible handler is interrupted at most this late
+
+; irq_thread — THREAD_IRQ: the threaded handler of DISK_IRQ (the one device
+; IRQ with a handler): registers itself, then sleeps until the hard handler
+; wakes it and runs disk_irq_handler, at its thread-table policy and
+; priority (Linux: FIFO 50) (irq_thread -> irq_forced_thread_fn)
+irq_thread:
+    GET_CURRENT ebx
+    mov [irq_threads + DISK_IRQ*4], ebx
+.wait:
+    cli
+    cmp dword [irq_thread_pending + DISK_IRQ*4], 0
+    jne .run
+    mov dword [ebx + task.state], TASK_INTERRUPTIBLE
+    sti
+    call schedule
+    jmp .wait
+.run:
+    mov dword [irq_thread_pending + DISK_IRQ*4], 0
+    sti
+    mov eax, DISK_IRQ
+    call disk_irq_handler
+    jmp .wait
 
 ; disk_read_sync — read one sector at LBA eax into disk_buffer and sleep
 ; until its interrupt (submit_bio_wait). One request at a time: a busy
@@ -145,6 +203,10 @@ DISK_RETRY_US = 100
 .align 4
 disk_lock:    .long 0
 disk_waiter:  .long 0
+disk_completion_us: .long 0      ; length of the completion work (a test or scenario sets it)
+disk_handler_pid:   .long -1     ; the task the last disk handler ran in (0: an idle task)
+disk_handler_prio:  .long 0      ; and its prio (kernel scale: 99 - rt_priority for RT tasks)
+disk_completions:   .long 0
 
 .bss
 .align 4
@@ -153,5 +215,7 @@ disk_waiter:  .long 0
 irq_handlers: .space BP_IRQS * 4
 irq_dest_cpu: .space BP_IRQS * 4     ; the CPU each routed pin was sent to
 kstat_irqs:   .space BP_IRQS * 4     ; interrupts per pin (kstat_irqs)
+irq_threads:  .space BP_IRQS * 4     ; the IRQ thread of each pin (irqaction.thread), 0: none
+irq_thread_pending: .space BP_IRQS * 4 ; IRQTF_RUNTHREAD per pin
 .align 16
 disk_buffer:  .space SECTOR_SIZE

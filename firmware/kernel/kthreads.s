@@ -1,8 +1,9 @@
 ; firmware/kernel/kthreads.s — kernel threads from the boot parameters'
 ; thread table, one per entry, with the policy, priority, nice and CPU
 ; affinity the scenario gives (kthreadd + the scenario's chrt/taskset), and
-; the test bodies of the thread kinds whose real bodies come later (see
-; README.md). pid = table index + FIRST_THREAD_PID; idle tasks are pid 0.
+; the bodies of the thread kinds (vCPU and I/O threads live in kvm_main.s and
+; iothread.s; a vCPU or I/O entry without a VM falls back to a test body,
+; see README.md). pid = table index + FIRST_THREAD_PID; idle tasks are pid 0.
 
 FIRST_THREAD_PID   = 1
 LOAD_UNIT_CYCLES   = 100         ; a CPU hog's WORK unit: interrupts wait at most this long
@@ -157,8 +158,8 @@ msg_unknown_kind: .asciz "kthread %s: unknown kind %u, sleeping\n"
 kthread_bodies:
     .long kvm_vcpu_thread        ; THREAD_VCPU (kvm_main.s; no VM behind it: load_thread)
     .long iothread_main          ; THREAD_IO (iothread.s; no VM behind it: io_test_thread)
-    .long sleeper_thread         ; THREAD_HRTIMER
-    .long sleeper_thread         ; THREAD_IRQ
+    .long hrtimer_softd          ; THREAD_HRTIMER (hrtimer.s: ktimersoftd)
+    .long irq_thread             ; THREAD_IRQ (irq.s: the disk IRQ's thread)
     .long cyclictest_thread      ; THREAD_CYCLICTEST
     .long load_thread            ; THREAD_LOAD
 KTHREAD_KINDS = 6

@@ -525,6 +525,15 @@ export class Cpu implements LazyFlags {
     this.platform.onShutdown?.(this);
   }
 
+  /** Cycles charged when this halted CPU next wakes (an ACPI C-state's exit latency; 0 for HLT = C1). */
+  wakePenalty = 0;
+
+  /** Enter a deeper C-state (an ACPI P_LVLx read): halt as HLT does, paying `exitLatency` on wake-up. */
+  enterCState(exitLatency: number): void {
+    this.halt();
+    if (this.state === CpuState.Halted) this.wakePenalty = exitLatency; // not woken at once by a pending interrupt
+  }
+
   /** HLT: stop until an interrupt (or forever with IF=0). An interrupt already pending ends it at once (the `sti; hlt` idiom). */
   halt(): void {
     this.state = CpuState.Halted;
@@ -558,6 +567,9 @@ export class Cpu implements LazyFlags {
     if (this.nonRoot) this.vmx!.wokeFromHlt = true;
     this.state = CpuState.Running;
     if (time > this.cycles) this.cycles = time;
+    // leaving an ACPI C-state (devices/acpi-pm.ts): its exit latency passes before the next instruction
+    this.cycles += this.wakePenalty;
+    this.wakePenalty = 0;
     this.platform.trace.emit(this.cycles, this.id, TraceKind.Wake, 0, 0);
   }
 

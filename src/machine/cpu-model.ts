@@ -43,6 +43,9 @@ export interface CpuModel {
     /** SMI recognition + state save, and RSM's restore (the handler's own work is executed) */
     smmEntry: CostEntry;
     smmExit: CostEntry;
+    /** ACPI C2 / C3 exit latency: from the wake-up event to the next instruction (devices/acpi-pm.ts) */
+    c2ExitLatency: CostEntry;
+    c3ExitLatency: CostEntry;
   };
 }
 
@@ -99,6 +102,8 @@ export const NEHALEM: CpuModel = {
     vmEntry: { cycles: 1000, source: '[SPLITX] as vmExit; VMLAUNCH/VMRESUME latency, the other half of the round trip' },
     smmEntry: { cycles: 8000, source: 'estimate: SMI entry with state save, ~3 µs (SMI round trips are reported in the several-µs range before any handler work)' },
     smmExit: { cycles: 8000, source: 'estimate: RSM state restore, ~3 µs' },
+    c2ExitLatency: { cycles: 53_400, source: "20 µs: Linux drivers/idle/intel_idle.c nehalem_cstates, the hardware C3 (what a Nehalem desktop BIOS's _CST reports as ACPI C2) exit_latency 20; within the FADT's P_LVL2_LAT limit of 100 µs (ACPI spec, FADT)" },
+    c3ExitLatency: { cycles: 267_000, source: "estimate: 100 µs, a Nehalem desktop's ACPI C3 (hardware C6; intel_idle's nehalem_cstates gives C6 exit_latency 200, BIOS _CST tables report ~100-250); within the FADT's P_LVL3_LAT limit of 1000 µs (ACPI spec, FADT)" },
   },
 };
 

@@ -13,6 +13,7 @@ import { Bus } from '../devices/bus.js';
 import { DISK_PORT, DiskController, type DiskModel } from '../devices/disk.js';
 import { EXIT_PORT, ExitPort } from '../devices/exit-port.js';
 import { COM1_PORT, Uart16550 } from '../devices/uart.js';
+import { ACPI_PBLK_PORT, AcpiProcessorBlock } from '../devices/acpi-pm.js';
 import { APM_CNT_PORT, UsbLegacySmi, type UsbLegacySmiConfig } from '../devices/smi-source.js';
 import { Smm } from '../cpu/smm.js';
 import type { Image } from '../asm/image.js';
@@ -143,6 +144,8 @@ export class Machine {
       cfg.smi ?? { period: 0, work: 0, phase: 0 },
     );
     this.bus.io.map(APM_CNT_PORT, this.smiSource);
+    const ev = cfg.model.events; // ACPI P_BLK: a P_LVLx read idles the reading CPU in C2/C3
+    this.bus.io.map(ACPI_PBLK_PORT, new AcpiProcessorBlock({ c2Exit: ev.c2ExitLatency.cycles, c3Exit: ev.c3ExitLatency.cycles }, (c, lat) => this.cpus[c].enterCState(lat)));
     this.bus.mem.map(IOAPIC_BASE, this.ioApic);
     this.bus.io.map(COM1_PORT, this.uart);
     this.bus.io.map(DISK_PORT, this.disk);

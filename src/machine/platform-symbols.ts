@@ -12,6 +12,7 @@ import * as Disk from '../devices/disk.js';
 import { EXIT_PORT } from '../devices/exit-port.js';
 import { COM1_PORT, UART_LSR } from '../devices/uart.js';
 import { APM_CNT_PORT } from '../devices/smi-source.js';
+import { ACPI_PBLK_PORT, P_LVL2, P_LVL3 } from '../devices/acpi-pm.js';
 import { DISK_IRQ } from './machine.js';
 import { bootParamSymbols } from './boot-params.js';
 import { CpuBased, EntryControls, ExitControls, INTR_INFO_DELIVER_CODE, INTR_INFO_VALID, IntrType, Msr as VmxMsr, PinBased, SecondaryExec, CR4_VMXE } from '../vmx/controls.js';
@@ -51,6 +52,7 @@ export const PLATFORM_SYMBOLS: Readonly<Record<string, number>> = {
   COM1_PORT, UART_LSR, UART_LSR_THRE: 0x20,
   EXIT_PORT,
   APM_CNT_PORT,
+  ACPI_PBLK_PORT, ACPI_P_LVL2: P_LVL2, ACPI_P_LVL3: P_LVL3,
   ...numeric(Disk, (k) => /^(DISK_|SECTOR_SIZE)/.test(k)),
   DISK_IRQ,
   // VMX: VMCS field encodings, exit reasons, controls and MSRs under KVM's names
