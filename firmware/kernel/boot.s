@@ -40,7 +40,7 @@ start_kernel:
     call atomic_or
     call tick_setup_sched_timer
     call smp_init
-    call init_IRQ
+    call [x86_init_irqs_intr_init]  ; init_IRQ, or a platform's replacement
     call kthreads_init
     push dword [cpu_online_mask]
     push msg_up
@@ -56,3 +56,8 @@ start_kernel:
 msg_banner:     .asciz "vmxsim kernel: %u CPUs, cpu_khz %u, tick %u Hz, %u threads\n"
 msg_up:         .asciz "smp: CPUs online 0x%x; threads started\n"
 msg_bad_params: .asciz "no valid boot-parameter block at BOOT_PARAMS"
+
+.data
+; x86_init.irqs.intr_init — the platform's interrupt-controller set-up
+; (arch/x86/kernel/x86_init.c); a guest without an I/O APIC replaces it
+x86_init_irqs_intr_init: .long init_IRQ

@@ -197,7 +197,8 @@ panic:
     jmp .halt
 
 ; kernel_power_off — report and stop the machine with exit code eax
-; (kernel_power_off in kernel/reboot.c). Never returns.
+; through the platform's pm_power_off (kernel_power_off in kernel/reboot.c).
+; Never returns.
 kernel_power_off:
     push eax
     push eax
@@ -205,11 +206,21 @@ kernel_power_off:
     call printk
     add esp, 8
     pop eax
-    out EXIT_PORT, eax
+    call [pm_power_off]
     cli
 .halt:
     hlt
     jmp .halt
+
+; native_power_off — the machine's power-off: the exit port with code eax
+; (the default pm_power_off; a guest kernel installs a hypercall instead)
+native_power_off:
+    out EXIT_PORT, eax
+    ret
+
+.data
+; pm_power_off — how this platform powers off (include/linux/pm.h)
+pm_power_off:    .long native_power_off
 
 .rodata
 hex_digits:      .ascii "0123456789abcdef"

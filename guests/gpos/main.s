@@ -10,9 +10,8 @@
 ;
 ; Guest-specific pieces (the kernel has no hook for them yet, see
 ; README.md):
-;   gpos_start_kernel  start_kernel without init_IRQ (no I/O APIC in a VM)
-;   gpos_cyclictest    cyclictest_thread, then VMXSIM_HC_DONE instead of
-;                      kernel_power_off's EXIT_PORT write (no such port)
+;   gpos_start_kernel  the platform hooks (no I/O APIC, power off by
+;                      hypercall), then the host kernel's start_kernel
 ;   gpos_load_thread   THREAD_LOAD with bp_thread.vcpu as a sub-kind:
 ;                      0 the CPU hog, 1-6 a CPU benchmark (bench.s)
 .entry gpos_start_kernel
@@ -45,81 +44,27 @@
 
 .text
 
-; gpos_start_kernel — the guest's entry: boot.s start_kernel step for step,
-; minus init_IRQ (setup_IO_APIC would touch the I/O APIC's MMIO page, which
-; a VM does not have: EPT violation), with the guest's thread bodies
-; installed in kthread_bodies first (Linux: xen_start_kernel /
-; x86_init.irqs.intr_init = a no-op for a guest without an I/O APIC)
+; gpos_start_kernel — the guest's entry: install the guest platform's
+; hooks, then the host kernel's own start_kernel. A guest has no I/O APIC
+; (its MMIO page is not in the VM: an EPT violation) and powers off with a
+; hypercall, not the machine's exit port (Linux: a paravirtual guest's
+; x86_init.irqs.intr_init and pm_power_off); the guest's thread bodies go
+; into kthread_bodies before any thread is created
 gpos_start_kernel:
-    cli
-    mov esp, KSTACK_AREA + THREAD_STACK_TOP
-    mov dword [KSTACK_AREA + thread_info.task], tasks
-    mov dword [KSTACK_AREA + thread_info.cpu], 0
-    mov dword [KSTACK_AREA + thread_info.preempt_count], PREEMPT_DISABLED
-    call trap_init
-    cmp dword [BOOT_PARAMS + bp.magic], BOOT_PARAMS_MAGIC
-    jne .bad_params
-    mov eax, [BOOT_PARAMS + bp.cpu_khz]
-    test eax, eax
-    je .bad_params
-    mov [cpu_khz], eax
-    mov eax, [BOOT_PARAMS + bp.cpu_count]
-    cmp eax, NR_CPUS
-    jbe .cpus
-    mov eax, NR_CPUS
-.cpus:
-    mov [nr_cpu_ids], eax
-    mov dword [kthread_bodies + THREAD_CYCLICTEST * 4], gpos_cyclictest
+    mov dword [x86_init_irqs_intr_init], gpos_no_io_apic
+    mov dword [pm_power_off], gpos_power_off
     mov dword [kthread_bodies + THREAD_LOAD * 4], gpos_load_thread
-    call sched_init
-    call hrtimers_init
-    push dword [BOOT_PARAMS + bp.thread_count]
-    push dword [BOOT_PARAMS + bp.tick_hz]
-    push dword [cpu_khz]
-    push dword [nr_cpu_ids]
-    push msg_banner
-    call printk
-    add esp, 20
-    call setup_local_APIC
-    mov eax, cpu_online_mask
-    mov edx, 1                   ; CPU 0
-    call atomic_or
-    call tick_setup_sched_timer
-    call smp_init                ; nr_cpu_ids 1: no AP to start
-    call kthreads_init
-    inc dword [ct_nr_expected]   ; one more than there are: cyclictest_thread never powers off (gpos_cyclictest does)
-    push dword [cpu_online_mask]
-    push msg_up
-    call printk
-    add esp, 8
-    push msg_gpos
-    call printk
-    add esp, 4
-    jmp cpu_startup_entry        ; rest_init: the boot task is CPU 0's idle task
-.bad_params:
-    mov eax, msg_bad_params
-    mov edx, EXIT_BAD_BOOT_PARAMS
-    jmp panic
+    jmp start_kernel
 
-; gpos_cyclictest — THREAD_CYCLICTEST in the guest: the kernel's
-; cyclictest_thread (which returns after its loops, as ct_nr_expected
-; counts one thread too many), then, when every cyclictest thread is done,
-; VMXSIM_HC_DONE(0): the VM stops (the guest's pm_power_off)
-gpos_cyclictest:
-    call cyclictest_thread
-    mov eax, [ct_nr_expected]
-    dec eax
-    cmp [ct_nr_done], eax
-    jb .exit
-    push msg_ct_done
-    call printk
-    add esp, 4
+; gpos_no_io_apic — no interrupt controller to set up in the guest
+gpos_no_io_apic:
+    ret
+
+; gpos_power_off — VMXSIM_HC_DONE(status eax): the VM stops (the guest's pm_power_off)
+gpos_power_off:
+    mov ebx, eax
     mov eax, VMXSIM_HC_DONE
-    xor ebx, ebx
     vmcall
-.exit:
-    ret                          ; back to ret_from_fork: do_exit
+    ret
 
 .rodata
-msg_gpos:    .asciz "Linux-like guest up (host kernel code, 1 vCPU)\n"
-msg_ct_done: .asciz "cyclictest done, powering off\n"
