@@ -521,7 +521,9 @@ __schedule:
     inc dword [eax]
     mov eax, [edi + task.pid]
     trace sched_switch, eax
-    mov eax, esi
+    mov eax, edi                 ; the platform's hook sees the next task (a
+    call [sched_switch_hook]     ; guest's co-scheduling boost, paper §4.2);
+    mov eax, esi                 ; may clobber eax, ecx, edx only
     mov edx, edi
     call switch_to
     call finish_task_switch      ; now in the next task; eax = the previous one
@@ -535,6 +537,10 @@ __schedule:
     pop edi
     pop esi
     pop ebx
+    ret
+
+; sched_no_hook — the default of sched_switch_hook and irq_exit_hook: nothing
+sched_no_hook:
     ret
 
 ; switch_to — save prev (eax)'s callee-saved registers and stack pointer,
@@ -810,6 +816,10 @@ sched_prio_to_weight:
 
 .data
 .align 4
+; sched_switch_hook — called by __schedule with the next task in eax before
+; switching to it (rq lock held, interrupts off); a paravirtual guest
+; installs its co-scheduling boost here (guests/gpos/cosched.s). Default: none
+sched_switch_hook:              .long sched_no_hook
 cpu_khz:                        .long 0
 sysctl_sched_latency:           .long 0   ; cycles
 sysctl_sched_wakeup_granularity: .long 0  ; cycles

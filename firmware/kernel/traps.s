@@ -99,6 +99,7 @@ common_interrupt:
     add dword [ebx + thread_info.preempt_count], HARDIRQ_OFFSET
     call [interrupt_handlers + edx*4]
     sub dword [ebx + thread_info.preempt_count], HARDIRQ_OFFSET
+    call [irq_exit_hook]         ; the platform's interrupt-exit hook (a guest's deboost)
     ; fall through
 
 ; ret_from_intr — the one interrupt-return path: if the interrupted context
@@ -226,6 +227,11 @@ idt_descr:
     .long idt_table
 .align 4
 irq_spurious_count: .long 0
+; irq_exit_hook — called at the end of every interrupt (ret_from_intr, before
+; the preemption check; interrupts off, ebx = thread_info, must be kept); a
+; paravirtual guest installs its co-scheduling deboost (guests/gpos/
+; cosched.s). Default sched_no_hook: nothing
+irq_exit_hook:      .long sched_no_hook
 
 .bss
 .align 16

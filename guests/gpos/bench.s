@@ -60,6 +60,8 @@ gpos_load_thread:
     mov ecx, [BOOT_PARAMS + bp.threads + bp_thread.vcpu + ecx]
     test ecx, ecx
     je load_thread
+    cmp ecx, GPOS_BONNIE
+    je gpos_bonnie               ; the I/O load (io.s)
     cmp ecx, BENCH_COUNT
     ja load_thread
     mov ebx, ecx                 ; ebx = b

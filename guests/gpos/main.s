@@ -41,6 +41,8 @@
 .include "../../firmware/kernel/kvm_hypercall.s"
 .include "../../firmware/kernel/iothread.s"
 .include "bench.s"
+.include "cosched.s"
+.include "io.s"
 
 .text
 
@@ -54,6 +56,11 @@ gpos_start_kernel:
     mov dword [x86_init_irqs_intr_init], gpos_no_io_apic
     mov dword [pm_power_off], gpos_power_off
     mov dword [kthread_bodies + THREAD_LOAD * 4], gpos_load_thread
+    cmp dword [BOOT_PARAMS + bp.cosched], 0
+    je .no_cosched
+    mov dword [sched_switch_hook], gpos_cosched_switch   ; boost_vcpu_priority
+    mov dword [irq_exit_hook], gpos_cosched_irq_exit    ; deboost_priority
+.no_cosched:
     jmp start_kernel
 
 ; gpos_no_io_apic — no interrupt controller to set up in the guest
