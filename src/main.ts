@@ -10,6 +10,7 @@ import { asmCommand, buildCommand, disasmCommand } from './asm/cli.js';
 import { EXIT_MACHINE, EXIT_OK, UsageError, reportError } from './cli/errors.js';
 import { formatRunSummary, parseGuestOption, runProgram } from './cli/program.js';
 import { kvmDemo } from './cli/kvm-demo.js';
+import { guestsDemo } from './cli/guests-demo.js';
 import { NEHALEM } from './machine/cpu-model.js';
 import { PLATFORM_SYMBOLS } from './machine/platform-symbols.js';
 import { isaReferenceMarkdown, updateReadme } from './isa/reference.js';
@@ -106,6 +107,13 @@ function main(argv: string[]): number {
       y.option('spin', { type: 'boolean', default: false, describe: 'guests spin between ticks (EXTERNAL_INTERRUPT exits) instead of halting' })
         .option('ms', { type: 'number', default: 5, describe: 'simulated milliseconds' }),
     (a) => guard(() => kvmDemo(ROOT, { spin: a.spin as boolean, ms: a.ms as number }))())
+    .command('guests-demo', 'the host kernel runs the RTOS (IRT benchmark) and the GPOS (cyclictest) together; prints both in cyclictest format', (y) =>
+      y.option('loops', { type: 'number', default: 200, describe: 'RTOS IRT samples (200 us apart); the GPOS runs a quarter as many 1 ms loops' })
+        .option('ms', { type: 'number', default: 100, describe: 'simulated-time limit in milliseconds' }),
+    (a) => guard(() => {
+      if (!Number.isInteger(a.loops) || (a.loops as number) < 1) throw new UsageError(`--loops ${a.loops}: expected a positive integer`);
+      return guestsDemo(ROOT, { loops: a.loops as number, ms: a.ms as number });
+    })())
     .command('asm <files..>', 'assemble into an ELF32 image', (y) =>
       y.positional('files', { type: 'string', array: true, demandOption: true })
         .option('o', { alias: 'output', type: 'string', demandOption: true, describe: 'output ELF file' })

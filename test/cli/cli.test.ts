@@ -44,6 +44,15 @@ describe('CLI', () => {
     expect(r.out).toMatch(/^\s+EXTERNAL_INTERRUPT\s+\d+/m);
   }, 60_000);
 
+  it('guests-demo: RTOS and GPOS together under the host kernel, both results in cyclictest format', () => {
+    const r = cli('guests-demo', '--loops', '40');
+    expect(r.code).toBe(0);
+    const line = /^(rtos|gpos): T: 0 \(\s*\d+\) P:(\d+) I:(\d+) C:\s*(\d+) Min:\s*(\d+) Act:\s*(\d+) Avg:\s*(\d+) Max:\s*(\d+)$/gm;
+    const rows = [...r.out.matchAll(line)].map((m) => ({ vm: m[1], prio: +m[2], interval: +m[3], count: +m[4], min: +m[5], avg: +m[7], max: +m[8] }));
+    expect(rows.map((x) => [x.vm, x.prio, x.interval, x.count])).toEqual([['rtos', 97, 200, 40], ['gpos', 80, 1000, 10]]);
+    for (const x of rows) expect(x.min <= x.avg && x.avg <= x.max).toBe(true);
+  }, 60_000);
+
   it('a missing file is one line and exit code 2', () => {
     const r = cli('run', path.join(tmp, 'nope.elf'));
     expect(r.code).toBe(2);
