@@ -370,6 +370,38 @@ try_to_wake_up:
     mov eax, ebx
     call raw_spin_unlock
     mov eax, esi
+    mov edx, ENQUEUE_WAKEUP
+    call ttwu_queue
+    mov ebx, eax
+.unlock_rq:
+    mov edi, 1
+    mov eax, ebx
+    call raw_spin_unlock
+.unlock_pi:
+    lea eax, [esi + task.pi_lock]
+    call raw_spin_unlock
+    LOCAL_IRQ_RESTORE
+    test edi, edi
+    je .done
+    call preempt_check_resched
+.done:
+    mov eax, edi
+    pop ebp
+    pop edi
+    pop esi
+    pop ebx
+    ret
+
+; ttwu_queue — place task eax on a CPU it may run on (select_task_rq,
+; set_task_cpu), activate it there with enqueue flags edx and run the
+; wake-up preemption check; returns that CPU's rq in eax, locked
+; (ttwu_queue + ttwu_do_activate, shared with wake_up_new_task)
+ttwu_queue:
+    push ebx
+    push esi
+    push edi
+    mov esi, eax
+    mov edi, edx
     call select_task_rq
     cmp eax, [esi + task.cpu]
     je .queue
@@ -385,25 +417,12 @@ try_to_wake_up:
     call update_rq_clock
     mov eax, ebx
     mov edx, esi
-    mov ecx, ENQUEUE_WAKEUP
+    mov ecx, edi
     call activate_task
     mov eax, ebx
     mov edx, esi
     call ttwu_do_wakeup
-.unlock_rq:
-    mov edi, 1
     mov eax, ebx
-    call raw_spin_unlock
-.unlock_pi:
-    lea eax, [esi + task.pi_lock]
-    call raw_spin_unlock
-    LOCAL_IRQ_RESTORE
-    test edi, edi
-    je .done
-    call preempt_check_resched
-.done:
-    mov eax, edi
-    pop ebp
     pop edi
     pop esi
     pop ebx
@@ -425,27 +444,8 @@ wake_up_new_task:
     call raw_spin_lock
     mov dword [esi + task.state], TASK_RUNNING
     mov eax, esi
-    call select_task_rq
-    cmp eax, [esi + task.cpu]
-    je .queue
-    mov edx, eax
-    mov eax, esi
-    call set_task_cpu
-.queue:
-    mov ebx, [esi + task.cpu]
-    CPU_RQ ebx
-    mov eax, ebx
-    call raw_spin_lock
-    mov eax, ebx
-    call update_rq_clock
-    mov eax, ebx
-    mov edx, esi
-    mov ecx, ENQUEUE_NEW
-    call activate_task
-    mov eax, ebx
-    mov edx, esi
-    call ttwu_do_wakeup
-    mov eax, ebx
+    mov edx, ENQUEUE_NEW
+    call ttwu_queue
     call raw_spin_unlock
     lea eax, [esi + task.pi_lock]
     call raw_spin_unlock
