@@ -14,6 +14,8 @@ import { guestsDemo } from './cli/guests-demo.js';
 import { NEHALEM } from './machine/cpu-model.js';
 import { PLATFORM_SYMBOLS } from './machine/platform-symbols.js';
 import { isaReferenceMarkdown, updateReadme } from './isa/reference.js';
+import { listCommand, scenarioCommand } from './experiments/cli.js';
+import { isScenarioArg } from './experiments/scenario.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DEMO = path.join(ROOT, 'firmware/demo/main.s');
@@ -76,6 +78,13 @@ const runOptions = {
   'smi-work': { type: 'number', describe: 'microseconds of USB-legacy emulation work per SMI' },
 } as const;
 
+const scenarioOptions = {
+  loops: { type: 'number', describe: 'scenario: samples of the measured benchmark (overrides measurement.loops)' },
+  interval: { type: 'number', describe: 'scenario: benchmark interval in microseconds (overrides measurement.interval_us)' },
+  json: { type: 'string', describe: 'scenario: write the result as JSON to FILE' },
+  histogram: { type: 'number', describe: "scenario: print cyclictest's -h histogram with N 1-us buckets" },
+} as const;
+
 function main(argv: string[]): number {
   let code = EXIT_OK;
   const guard = (f: () => number) => () => {
@@ -93,9 +102,16 @@ function main(argv: string[]): number {
       console.log(`vmxsim demo: ${path.relative(process.cwd(), DEMO) || DEMO} on 2 CPUs (see README for more)`);
       return runCommand({ file: DEMO, cpus: 2, memory: 64, time: 1000, quantum: 1000 });
     })())
-    .command('run <file>', 'run a program (ELF image or .s source) on the bare machine', (y) =>
-      y.positional('file', { type: 'string', demandOption: true }).options(runOptions),
-    (a) => guard(() => runCommand(a as unknown as RunArgs))())
+    .command('run <file>', 'run a scenario (a built-in name, see `list`, or a .json file) or a program (ELF image or .s source) on the bare machine', (y) =>
+      y.positional('file', { type: 'string', demandOption: true }).options(runOptions).options(scenarioOptions),
+    (a) => guard(() => {
+      if (isScenarioArg(a.file as string)) {
+        return scenarioCommand(a.file as string, { loops: a.loops as number | undefined, interval: a.interval as number | undefined, json: a.json as string | undefined, histogram: a.histogram as number | undefined });
+      }
+      for (const k of Object.keys(scenarioOptions)) if (a[k] !== undefined) throw new UsageError(`--${k} applies to scenarios only (${a.file} is run as a program)`);
+      return runCommand(a as unknown as RunArgs);
+    })())
+    .command('list', 'list the built-in experiment scenarios', {}, () => guard(() => listCommand())())
     .command('vmx-demo', 'the VMX demo: a small hypervisor (firmware/hv-demo) runs a tiny guest (guests/tiny)', (y) =>
       y.options({ 'smi-period': runOptions['smi-period'], 'smi-work': runOptions['smi-work'] }),
     (a) => guard(() =>

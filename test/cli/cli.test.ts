@@ -53,6 +53,12 @@ describe('CLI', () => {
     for (const x of rows) expect(x.min <= x.avg && x.avg <= x.max).toBe(true);
   }, 60_000);
 
+  it('a mistyped scenario name gets a suggestion, one line', () => {
+    const r = cli('run', 'fig10-rtos-irt-prio-lod');
+    expect(r.code).not.toBe(0);
+    expect(r.err).toEqual(['error: unknown scenario "fig10-rtos-irt-prio-lod" (did you mean "fig10-rtos-irt-prio-load"?); see `list`']);
+  }, 30_000);
+
   it('a missing file is one line and exit code 2', () => {
     const r = cli('run', path.join(tmp, 'nope.elf'));
     expect(r.code).toBe(2);
