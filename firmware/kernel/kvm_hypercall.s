@@ -75,6 +75,23 @@ kvm_hc_target:
 .done:
     ret
 
+; kvm_hc_cosched_target — the checks hc_boost and hc_deboost share: eax =
+; calling vcpu; returns the target vCPU, or -KVM_EPERM (co-scheduling off)
+; or -KVM_EINVAL (no such vCPU) — negative, so `test eax, eax; js` tells
+kvm_hc_cosched_target:
+    cmp dword [BOOT_PARAMS + bp.cosched], 0
+    je .eperm
+    call kvm_hc_target
+    test eax, eax
+    je .einval
+    ret
+.eperm:
+    mov eax, -KVM_EPERM
+    ret
+.einval:
+    mov eax, -KVM_EINVAL
+    ret
+
 ; kvm_hc_boost — hc_boost(cpu, policy, prio): that vCPU's thread gets the
 ; policy and rt priority the guest asks for (sched_setscheduler), if
 ; bp.cosched; eax = 0, -KVM_EPERM (co-scheduling off), -KVM_EINVAL (no such
@@ -82,20 +99,13 @@ kvm_hc_target:
 kvm_hc_boost:
     push ebx
     mov ebx, eax
-    mov eax, -KVM_EPERM
-    cmp dword [BOOT_PARAMS + bp.cosched], 0
-    je .out
-    mov eax, ebx
-    call kvm_hc_target
+    call kvm_hc_cosched_target
     test eax, eax
-    je .einval
+    js .out
     mov eax, [eax + kvm_vcpu.task]
     mov edx, [ebx + kvm_vcpu.regs + VCPU_REGS_ECX]
     mov ecx, [ebx + kvm_vcpu.regs + VCPU_REGS_EDX]
     call sched_setscheduler
-    jmp .out
-.einval:
-    mov eax, -KVM_EINVAL
 .out:
     pop ebx
     ret
@@ -104,15 +114,9 @@ kvm_hc_boost:
 ; policy and priority its thread-table entry configured, if bp.cosched;
 ; results as kvm_hc_boost (the paper's hc_deboost). eax = calling vcpu.
 kvm_hc_deboost:
-    push ebx
-    mov ebx, eax
-    mov eax, -KVM_EPERM
-    cmp dword [BOOT_PARAMS + bp.cosched], 0
-    je .out
-    mov eax, ebx
-    call kvm_hc_target
+    call kvm_hc_cosched_target
     test eax, eax
-    je .einval
+    js .out
     mov ecx, [eax + kvm_vcpu.id]
     imul ecx, bp_thread.size
     add ecx, BOOT_PARAMS + bp.threads
@@ -120,11 +124,7 @@ kvm_hc_deboost:
     mov edx, [ecx + bp_thread.policy]
     mov ecx, [ecx + bp_thread.prio]
     call sched_setscheduler
-    jmp .out
-.einval:
-    mov eax, -KVM_EINVAL
 .out:
-    pop ebx
     ret
 
 .rodata
