@@ -29,6 +29,16 @@ export interface RunOverrides {
   histogram?: number;
 }
 
+/** How a scenario is run (not what it is): hooks for tools around the run. */
+export interface RunOptions {
+  /** false: the plain interpreter only (the compiled path must give identical results) */
+  compile?: boolean;
+  /** called once the system is built and before it runs (trace recorders, debugger, checkpoints) */
+  onSystem?: (sys: HostSystem) => void;
+  /** called after every simulated millisecond with the simulated time done and the cap, in ns */
+  onProgress?: (doneNs: number, totalNs: number) => void;
+}
+
 export interface ScenarioResult {
   scenario: string;
   seed: number;
@@ -65,7 +75,7 @@ export function applyOverrides(s: Scenario, o: RunOverrides): Scenario {
   return { ...s, measurement: { ...s.measurement, ...(o.loops !== undefined && { loops: o.loops }), ...(o.intervalUs !== undefined && { interval_us: o.intervalUs }), ...(o.histogram !== undefined && { histogram: o.histogram }) } };
 }
 
-export function runScenario(scenario: Scenario, o: RunOverrides = {}): ScenarioRun {
+export function runScenario(scenario: Scenario, o: RunOverrides = {}, opts: RunOptions = {}): ScenarioRun {
   const s = applyOverrides(scenario, o);
   const me = measuredVm(s);
   const hz = (s.machine.mhz ?? NEHALEM.hz / 1e6) * 1e6;
@@ -99,7 +109,7 @@ export function runScenario(scenario: Scenario, o: RunOverrides = {}): ScenarioR
     vcpuThreads: [thread(v.vcpu)],
     ioThread: v.io_thread ? thread(v.io_thread) : { affinity: 1 },
   }));
-  const sys = createSystem({ cpus, params, vms, machine: s.machine.mhz ? { model: { ...NEHALEM, hz } } : undefined });
+  const sys = createSystem({ cpus, params, vms, machine: { ...(s.machine.mhz && { model: { ...NEHALEM, hz } }), ...(opts.compile !== undefined && { compile: opts.compile }) } });
   const hist = s.measurement.histogram;
 
   // guest parameter blocks
@@ -170,11 +180,13 @@ export function runScenario(scenario: Scenario, o: RunOverrides = {}): ScenarioR
   const capUs = 2 * s.measurement.loops * s.measurement.interval_us + 50_000;
   const cap = Math.round((capUs / 1e6) * hz);
   const step = Math.round(hz / 1000);
+  opts.onSystem?.(sys);
   let t = 0;
   let r = sys.run(0);
   while (t < cap) {
     t = Math.min(cap, t + step);
     r = sys.run(t);
+    opts.onProgress?.(Math.round((t / hz) * 1e9), Math.round((cap / hz) * 1e9));
     if (r.reason === 'exit' || r.reason === 'shutdown' || r.reason === 'instruction-limit') break;
     if (done()) break;
   }
