@@ -12,10 +12,18 @@
  * "per CPU second" divides by the process's CPU time instead of wall time:
  * a second opinion when other processes share the machine.
  *
+ * Then the paper's scenarios at a fixed, representative size (bench/scenario.ts):
+ * simulated seconds per wall second of fig10-rtos-irt-prio-load (3 simulated
+ * s: 300 IRT loops of 10 ms, CPU + I/O load in the GPOS) and fig12-irt-cosched
+ * (2 s: 200 loops of 10 ms, co-scheduling, 1 kHz ticks, an RTOS load task),
+ * whole run and steady state, with peak RSS; the same trace hash in every
+ * process (checked).
+ *
  * Environment: BENCH_RUNS (default 5), BENCH_ITERATIONS (interpreter, 5e6),
- * BENCH_ITERATIONS_COMPILED (5e7).
+ * BENCH_ITERATIONS_COMPILED (5e7), BENCH_LOOPS=0 (skip the loops), BENCH_SCENARIOS=0 (skip the scenarios).
  */
 import { execFileSync } from 'node:child_process';
+import type { ScenarioBench } from './scenario.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -47,7 +55,7 @@ function once(name: string, mode: Mode, iterations = ITERATIONS[mode]): Result {
 console.log(`vmxsim benchmark: median of ${RUNS} processes per loop and mode (MIPS = guest instructions per wall second / 1e6)`);
 console.log(`  iterations: interpreter ${ITERATIONS.interp}, compiled ${ITERATIONS.compiled}`);
 const rss: Record<Mode, number[]> = { interp: [], compiled: [] };
-for (const name of loops) {
+for (const name of process.env.BENCH_LOOPS === '0' ? [] : loops) {
   // the same guest run both ways must end identically (a cheap sanity check; the tests do this thoroughly)
   const a = once(name, 'interp', 100_000), b = once(name, 'compiled', 100_000);
   if (a.exitCode !== b.exitCode || a.cycles !== b.cycles || a.instructions !== b.instructions) {
@@ -64,6 +72,30 @@ for (const name of loops) {
     );
   }
 }
-for (const mode of ['interp', 'compiled'] as const) {
+for (const mode of process.env.BENCH_LOOPS === '0' ? [] : (['interp', 'compiled'] as const)) {
   console.log(`  peak RSS ${mode.padEnd(9)} ${(median(rss[mode]) / 1024).toFixed(0)} MiB median, ${(Math.max(...rss[mode]) / 1024).toFixed(0)} MiB max`);
+}
+
+/** name, IRT loops, interval (µs): simulated seconds = loops × interval */
+const SCENARIOS: [string, number, number][] = [
+  ['fig10-rtos-irt-prio-load', 300, 10_000],
+  ['fig12-irt-cosched', 200, 10_000],
+];
+if (process.env.BENCH_SCENARIOS !== '0') {
+  console.log(`scenarios: median of ${RUNS} processes (simulated seconds per wall second; steady = after the first simulated 100 ms)`);
+  for (const [name, loops, interval] of SCENARIOS) {
+    const runs: ScenarioBench[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(here, 'scenario.ts'), name, String(loops), String(interval)], { encoding: 'utf8' });
+      runs.push(JSON.parse(out.trim().split('\n').pop()!) as ScenarioBench);
+    }
+    // the model is deterministic: different hashes mean different inputs (sources edited while the bench ran) or a bug
+    if (new Set(runs.map((r) => r.trace)).size !== 1) console.log(`  WARNING ${name}: trace hashes differ between processes: ${runs.map((r) => r.trace).join(' ')}`);
+    const r0 = runs[0];
+    console.log(
+      `  ${name.padEnd(26)} ${r0.simulatedS.toFixed(2)} s simulated: ${median(runs.map((r) => r.rate)).toFixed(2)} sim-s/wall-s whole run, ` +
+        `${median(runs.map((r) => r.steadyRate)).toFixed(2)} steady (runs: ${runs.map((r) => r.steadyRate.toFixed(2)).join(' ')}); ` +
+        `${(median(runs.map((r) => r.wallS))).toFixed(1)} s wall; peak RSS ${(median(runs.map((r) => r.rssKiB)) / 1024).toFixed(0)} MiB median, ${(Math.max(...runs.map((r) => r.rssKiB)) / 1024).toFixed(0)} MiB max`,
+    );
+  }
 }

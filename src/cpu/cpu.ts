@@ -17,9 +17,9 @@ import { crFixedOk, type Vmx } from '../vmx/vmx.js';
 import type { Smm } from './smm.js';
 import { CpuFault, Vector, fault } from './faults.js';
 import { FlagOp, carry, condition, statusFlags, type LazyFlags } from './lazy-flags.js';
-import { HANDLER_FNS, LENGTHS, decodeInto } from './dispatch.js';
+import { DISPATCH, HANDLER_FNS, LENGTHS, decodeInto } from './dispatch.js';
 import { codeCacheFor, type CodeCache } from './compiler/cache.js';
-import { BLOCK_END } from './compiler/classify.js';
+import { BLOCK_END, KINDS, Kind, READ_ONLY } from './compiler/classify.js';
 
 export enum CpuState {
   Running = 0,
@@ -106,6 +106,14 @@ export class Cpu implements LazyFlags {
   next = 0;
   /** the step loop runs while cycles < runLimit; handlers set it to 0 to stop early */
   runLimit = 0;
+  /** time slices run so far (calls of run()) */
+  slices = 0;
+  /** the slice in which a compiled spin loop last reached its fixed point (compiler/block.ts spinCheck) */
+  spinSlice = -1;
+  /** machine.ts: the fast-forward epoch in which this CPU was last seen spinning on a fixed point (-1: not) */
+  spinEpoch = -1;
+  /** executions of WORK (machine.ts tells a slice of nothing but WORK by it) */
+  workRuns = 0;
 
   /** physical address of linear 0 and the size of the accessible window (root mode: all RAM) */
   memBase = 0;
@@ -320,6 +328,7 @@ export class Cpu implements LazyFlags {
   /** Run until `limit` cycles, a halt, or something sets runLimit to 0. */
   run(limit: number): void {
     this.runLimit = limit;
+    this.slices++;
     while (this.state === CpuState.Running && this.cycles < this.runLimit) {
       try {
         this.runInner();
@@ -392,6 +401,87 @@ export class Cpu implements LazyFlags {
       this.instructions++;
       entry = ends[idx] !== 0;
     }
+  }
+
+  /**
+   * The unit (cycles) of the WORK instruction this CPU is about to execute
+   * with ECX > 0 and nothing pending, or 0. Such a CPU touches nothing but
+   * its cycles, instruction count and ECX until an event (exec/model.ts).
+   */
+  workUnit(): number {
+    if (this.state !== CpuState.Running || this.intrCheck || this.inhibit || this.regs[1] === 0) return 0;
+    const eip = this.eip;
+    if (eip + 16 > this.memLimit) return 0;
+    const p = this.memBase + eip;
+    const page = this.decoded[p >>> 12];
+    if (page === undefined) return 0;
+    const o = (p & 4095) << 2;
+    const idx = page[o] - 1;
+    if (idx === WORK_R) return page[o + 1] === 1 ? 0 : this.regs[page[o + 1]] >>> 0 || 1; // a unit in ECX itself changes as it counts
+    if (idx === WORK_I) return page[o + 1] >>> 0 || 1;
+    return 0;
+  }
+
+  /**
+   * Whether this CPU is in a loop of WORK and read-only instructions with no
+   * branch but direct JMPs (a CPU hog: `mov ecx, N; work U; jmp back`), so
+   * that, until an interrupt, it never writes memory or touches a device,
+   * however many times its WORK runs out. Decodes at most a few
+   * instructions from EIP through the decode cache (nothing decoded there
+   * yet: no).
+   */
+  inPureWorkLoop(): boolean {
+    if (this.state !== CpuState.Running || this.intrCheck || this.inhibit) return false;
+    const start = this.eip;
+    let eip = start, work = false;
+    for (let i = 0; i < 8; i++) {
+      if (eip + 16 > this.memLimit) return false;
+      const p = this.memBase + eip;
+      const page = this.decoded[p >>> 12];
+      if (page === undefined) return false;
+      const o = (p & 4095) << 2;
+      const idx = page[o] - 1;
+      if (idx < 0) return false;
+      if (idx === WORK_I || idx === WORK_R) work = true;
+      else if (READ_ONLY[idx] !== 1 || KINDS[idx] === Kind.Jcc) return false;
+      eip = KINDS[idx] === Kind.JmpRel ? page[o + 1] >>> 0 : (eip + LENGTHS[idx]) >>> 0;
+      if (eip === start) return work;
+    }
+    return false;
+  }
+
+  /**
+   * WORK under the machine's time slices, in closed form. While this CPU
+   * sits in WORK (workUnit() > 0) and nothing else can reach it, each slice
+   * run(cycles + quantum) executes WORK the same way (the units that fit are
+   * a function of runLimit - cycles only, see exec/model.ts), so it adds the
+   * same cycles, instructions and units. Skip the whole slices that end by
+   * `limit` and start before `before` (or at it, with `tie`), leaving
+   * ECX > 0; returns whether any were skipped. Exactly what the machine
+   * would get slice by slice, at O(1) (only for integer times, where the
+   * arithmetic is exact).
+   */
+  skipWorkSlices(quantum: number, limit: number, before = Infinity, tie = false): boolean {
+    const u = this.workUnit();
+    if (u === 0 || !Number.isInteger(this.cycles) || !Number.isInteger(limit) || !Number.isInteger(quantum)) return false;
+    const w = this.cost[WORK_I];
+    if (this.cost[WORK_R] !== w) return false; // both forms are one cost class
+    let dc = 0, dn = 0, di = 0; // one slice: cycles, units, executions (runInner's loop with runLimit = quantum)
+    while (dc < quantum) {
+      const k = Math.max(1, Math.floor((quantum - dc) / u));
+      dc += k * u + w;
+      dn += k;
+      di++;
+    }
+    const n = this.regs[1] >>> 0;
+    const starts = before === Infinity ? Infinity : tie ? Math.floor((before - this.cycles) / dc) + 1 : Math.ceil((before - this.cycles) / dc);
+    const m = Math.min(Math.floor((limit - quantum - this.cycles) / dc) + 1, Math.floor((n - 1) / dn), starts);
+    if (!(m > 0)) return false;
+    this.cycles += m * dc;
+    this.instructions += m * di;
+    this.workRuns += m * di;
+    this.regs[1] = n - m * dn;
+    return true;
   }
 
   /**
@@ -608,3 +698,5 @@ export const GATE_INTERRUPT = 0xe;
 export const GATE_TRAP = 0xf;
 
 const FETCH_SCRATCH = new Int32Array(4);
+const WORK_R = DISPATCH.findIndex((d) => d.entry?.mnemonic === 'work' && d.entry.form.name === 'r');
+const WORK_I = DISPATCH.findIndex((d) => d.entry?.mnemonic === 'work' && d.entry.form.name === 'i');

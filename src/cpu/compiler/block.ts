@@ -37,7 +37,7 @@ import { PAGE_SHIFT, PAGE_SIZE, type PhysicalMemory } from '../../machine/memory
 import type { Cpu } from '../cpu.js';
 import { HANDLER_FNS, LENGTHS, decodeInto, type Handler } from '../dispatch.js';
 import { carry, condition } from '../lazy-flags.js';
-import { KINDS, Kind, MEMORY, THROWS } from './classify.js';
+import { KINDS, Kind, MEMORY, READ_ONLY, THROWS } from './classify.js';
 import { Emitter, GUARDED, LOAD_FLAGS, STORE_FLAGS } from './special.js';
 
 /** Longest block, in instructions (bounds compile time and the generated function's size). */
@@ -134,6 +134,41 @@ export function planBlock(cpu: Cpu, memory: PhysicalMemory, costs: Int32Array, e
 
 export type BlockFn = (c: Cpu) => void;
 
+
+/**
+ * The spin fast-forward, in the first two passes of a loop block whose
+ * instructions only read memory (classify.ts READ_ONLY), peeled off the
+ * loop so that the loop itself costs nothing more (a counting loop never
+ * reaches a fixed point). After the first
+ * pass the registers and flags are remembered; if the second pass leaves
+ * them identical, every further pass is identical too: nothing else runs
+ * during a CPU's time slice (the other CPUs wait, an event ends the slice,
+ * see machine.ts), so the memory the loop reads cannot change, and the
+ * pass has no effect but on cycles and the instruction count. The passes
+ * the loop would still run before its budget check fails — ceil((lim - cy
+ * - preLast) / total) — are then skipped but one, in O(1): the block and
+ * the interpreter take it from there exactly as if it had iterated, so
+ * the CPU stops (and takes an interrupt) at the same instruction.
+ * c.spinSlice records that this CPU's time slice ended on such a fixed
+ * point (machine.ts may then run it up to the next event in one slice).
+ */
+function spinCheck(total: number, preLast: number, n: number): [after1: string[], after2: string[]] {
+  // the state after the first pass goes to SP (the block's own scratch array); the skipped instructions go to
+  // nf, so that n stays a small integer
+  const state = ['R[0]', 'R[1]', 'R[2]', 'R[3]', 'R[4]', 'R[5]', 'R[6]', 'R[7]', 'fo', 'fa', 'fb', 'fr', 'fx'];
+  const same = state.map((v, i) => `${v} === SP[${i}]`).join(' && ');
+  return [
+    [state.map((v, i) => `SP[${i}] = ${v};`).join(' ')],
+    [
+      `if (${same}) {`,
+      `  const ff = Math.ceil((lim - cy - ${preLast}) / ${total}) - 1;`,
+      `  if (ff > 0 && ff < 1e15) { cy += ff * ${total}; nf += ff * ${n}; }`,
+      '  c.spinSlice = c.slices;',
+      '}',
+    ],
+  ];
+}
+
 const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
 
 /**
@@ -157,7 +192,7 @@ const MAX_FACTORIES = 4096;
 function factoryFor(source: string, handlers: number): Factory {
   let f = FACTORIES.get(source);
   if (f === undefined) {
-    const names = ['M', 'XE', 'XN', 'XC', 'XI', 'CARRY', 'COND', ...Array.from({ length: handlers }, (_, i) => `h${i}`)];
+    const names = ['M', 'XE', 'XN', 'XC', 'XI', 'CARRY', 'COND', 'SP', ...Array.from({ length: handlers }, (_, i) => `h${i}`)];
     f = new Function(...names, source) as Factory;
     if (FACTORIES.size >= MAX_FACTORIES) FACTORIES.delete(FACTORIES.keys().next().value!);
     FACTORIES.set(source, f);
@@ -264,6 +299,9 @@ export function generate(plan: Plan, memory: PhysicalMemory): { fn: BlockFn; sou
     if (conds.length > 0) body.push(`if (${conds.join(' || ')}) { x = ${i + 1}; break body; }`);
   });
   body.push(`cy += ${total}; n += ${n};`);
+  // a loop that only reads memory (a spin-wait): once a pass leaves registers and flags as it found them, every later pass does too
+  const spin = loop && insns.every((ins) => READ_ONLY[ins.idx] === 1);
+  const pass = [...body];
   if (loop) {
     if (last.kind === Kind.Jcc) body.push(`if (nx !== ${plan.eip}) break;`);
     body.push(`if (cy + ${preLast} >= lim || c.intrCheck) break;`);
@@ -278,24 +316,38 @@ export function generate(plan: Plan, memory: PhysicalMemory): { fn: BlockFn; sou
     '  let cy = c.cycles, n = 0, x = 0, k = 0, nx = 0, err = null;',
     '  let fo = c.fOp, fa = c.fA, fb = c.fB, fr = c.fRes, fx = c.fAux, fs = 1;',
   );
+  if (spin) lines.push('  let nf = 0;');
   if (loop) {
     // a local run limit: only a device access can move c.runLimit inside a block, and that leaves through blockBreak
     lines.push('  let lim = c.runLimit;', '  if (warm !== 0) { warm--; lim = 0; }');
   }
   if (anyMemoryHandler) lines.push('  M.blockBreak = 0;');
-  const inner = [loop ? 'body: for (;;) {' : 'body: {', ...indent(body, '  '), '}'];
+  let inner = [loop ? 'body: for (;;) {' : 'body: {', ...indent(body, '  '), '}'];
+  if (spin) {
+    // the first two passes peeled off, with the fixed-point check between them: the loop itself stays as it was
+    const peeled = (check: string[]): string[] => [
+      '{',
+      ...indent(pass, '  '),
+      ...(last.kind === Kind.Jcc ? [`  if (nx !== ${plan.eip}) break body;`] : []),
+      ...indent(check, '  '),
+      `  if (cy + ${preLast} >= lim || c.intrCheck) break body;`,
+      '}',
+    ];
+    const [first, second] = spinCheck(total, preLast, n);
+    inner = ['body: {', ...indent(peeled(first), '  '), ...indent(peeled(second), '  '), '  for (;;) {', ...indent(body, '    '), '  }', '}'];
+  }
   if (anyThrow) lines.push('  try {', ...indent(inner, '    '), `  } catch (e) { err = e; x = ${FAULT} + k; }`);
   else lines.push(...indent(inner, '  '));
   lines.push(
     `  if (fs !== 0) { ${STORE_FLAGS} }`,
     '  const xe = XE[x], xn = XN[x];',
     '  const e = xe >= 0 ? xe : nx;',
-    '  c.eip = e; c.next = xn >= 0 ? xn : e; c.cycles = cy + XC[x]; c.instructions += n + XI[x];',
+    `  c.eip = e; c.next = xn >= 0 ? xn : e; c.cycles = cy + XC[x]; c.instructions += n + XI[x]${spin ? ' + nf' : ''};`,
     '  if (err !== null) throw err;',
     '};',
   );
   const source = lines.join('\n');
   const factory = factoryFor(source, handlers.length);
-  const fn = factory(memory, Float64Array.from(xEip), Float64Array.from(xNext), Float64Array.from(xCycles), Int32Array.from(xInsns), carry, condition, ...handlers);
+  const fn = factory(memory, Float64Array.from(xEip), Float64Array.from(xNext), Float64Array.from(xCycles), Int32Array.from(xInsns), carry, condition, new Float64Array(13), ...handlers);
   return { fn, source };
 }

@@ -74,6 +74,25 @@ export const KINDS: Uint8Array = Uint8Array.from(DISPATCH.map((d) => kindOf(d.en
 export const MEMORY: Uint8Array = Uint8Array.from(DISPATCH.map((d) => (accessesMemory(d.entry) ? 1 : 0)));
 export const THROWS: Uint8Array = Uint8Array.from(DISPATCH.map((d) => (accessesMemory(d.entry) || mayFaultWithoutMemory(d.entry) ? 1 : 0)));
 
+/** Cost classes whose instructions change only registers and flags (reading memory at most). */
+const READ_ONLY_CLASSES: ReadonlySet<CostClass> = new Set<CostClass>(['alu', 'mov', 'load', 'lea', 'shift', 'mul', 'div', 'bitscan', 'nop']);
+
+/**
+ * Whether an instruction has no effect but on registers, flags and EIP: it
+ * may read memory, never write it (PUSH m is a 'load' that writes the
+ * stack). A loop block made only of these, once a pass leaves registers and
+ * flags unchanged, repeats that pass until something outside the CPU
+ * changes (block.ts: the spin fast-forward).
+ */
+export function readOnly(e: OpcodeEntry | undefined): boolean {
+  if (!e) return false;
+  const k = kindOf(e);
+  if (k === Kind.Jcc || k === Kind.JmpRel) return true;
+  return k === Kind.Plain && READ_ONLY_CLASSES.has(e.cost) && e.mnemonic !== 'push' && e.mnemonic !== 'pop';
+}
+
+export const READ_ONLY: Uint8Array = Uint8Array.from(DISPATCH.map((d) => (readOnly(d.entry) ? 1 : 0)));
+
 /**
  * 1 where an instruction ends a block (control transfer or not compilable):
  * the interpreter treats the EIP after it as a possible block start and

@@ -12,6 +12,7 @@ import type { Handler } from '../dispatch.js';
  * simulated time therefore cost a few steps each.
  */
 function work(c: Cpu, unit: number): void {
+  c.workRuns++;
   const n = c.regs[1] >>> 0;
   if (n === 0) {
     c.cycles += 1; // an empty REP still takes a cycle; also keeps every step ≥ 1 cycle (Cpu.stepOne)
