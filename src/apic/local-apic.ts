@@ -291,7 +291,12 @@ export class LocalApic {
 
   private schedule(at: number): void {
     this.queue.cancel(this.timer);
-    this.timer = at === Infinity ? null : this.queue.schedule(at, `lapic${this.id}.timer`, (t) => this.expire(t));
+    this.timer = at === Infinity ? null : this.queue.schedule(at, `lapic${this.id}.timer`, (t) => this.expire(t), { owner: 'lapic', cpu: this.id });
+  }
+
+  /** Checkpoint restore: the timer event, as it was pending (machine.ts restore). */
+  reviveTimer(at: number): void {
+    this.schedule(at);
   }
 
   private expire(time: number): void {

@@ -58,6 +58,16 @@ export const DEFAULT_DISK_MODEL: DiskModel = {
   cpuHz: 2_670_000_000,
 };
 
+/** A request in flight: what its completion does (a write's data was taken from memory at the command). */
+export interface DiskRequest {
+  lba: number;
+  count: number;
+  dmaAddr: number;
+  cpu: number;
+  error: boolean;
+  data: Uint8Array | null;
+}
+
 export interface DmaPort {
   readMem(addr: number, len: number): Uint8Array;
   writeMem(addr: number, data: Uint8Array): void;
@@ -186,18 +196,24 @@ export class DiskController implements Device {
     const valid = (command === DISK_CMD_READ || command === DISK_CMD_WRITE) &&
       count >= 1 && count <= DISK_MAX_SECTORS && lba + count <= this.model.capacitySectors;
     if (!valid) {
-      this.pending = this.queue.schedule(ctx.time, 'disk.complete', (t) => this.complete(t, lba, DISK_ERROR, ctx.cpu));
+      this.scheduleCompletion(ctx.time, { lba, count, dmaAddr, cpu: ctx.cpu, error: true, data: null });
       return;
     }
     const at = ctx.time + this.latency(lba, count, ctx.time);
     this.headLba = lba + count;
     // a write's data leaves memory when the command is issued; a read's arrives at completion
     const data = command === DISK_CMD_WRITE ? this.dma.readMem(dmaAddr, count * SECTOR_SIZE).slice() : null;
+    this.scheduleCompletion(at, { lba, count, dmaAddr, cpu: ctx.cpu, error: false, data });
+  }
+
+  /** The in-flight request completes at `at` (also: checkpoint restore, machine.ts; `req` is plain data). */
+  scheduleCompletion(at: number, req: DiskRequest): void {
     this.pending = this.queue.schedule(at, 'disk.complete', (t) => {
-      if (data) this.writeSectors(lba, data);
-      else this.dma.writeMem(dmaAddr, this.readSectors(lba, count));
-      this.complete(t, lba, 0, ctx.cpu);
-    });
+      if (req.error) return this.complete(t, req.lba, DISK_ERROR, req.cpu);
+      if (req.data) this.writeSectors(req.lba, req.data);
+      else this.dma.writeMem(req.dmaAddr, this.readSectors(req.lba, req.count));
+      this.complete(t, req.lba, 0, req.cpu);
+    }, { owner: 'disk', args: [req] });
   }
 
   private complete(time: number, lba: number, error: number, cpu: number): void {

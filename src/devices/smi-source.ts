@@ -40,12 +40,13 @@ export class UsbLegacySmi implements Device {
     if (config.period > 0) this.schedule(config.phase);
   }
 
-  private schedule(at: number): void {
+  /** The next periodic SMI at `at` (also: checkpoint restore, machine.ts). */
+  schedule(at: number): void {
     this.next = this.queue.schedule(at, 'usb-legacy-smi', (t) => {
       this.count++;
       this.raiseSmi('all', t);
       this.schedule(t + this.config.period);
-    });
+    }, { owner: 'smi' });
   }
 
   read(offset: number, size: AccessSize, _ctx: AccessContext): number {

@@ -10,12 +10,32 @@ export interface EventHandle {
   readonly pending: boolean;
 }
 
+/**
+ * What an event is, as data, so a checkpoint can re-create it (checkpoint.ts):
+ * the component that scheduled it re-makes its handler from this on restore.
+ */
+export interface EventDesc {
+  owner: 'lapic' | 'vmx' | 'ipi' | 'disk' | 'smi';
+  /** the owning CPU / local APIC, where there is one per CPU */
+  cpu?: number;
+  args?: unknown[];
+}
+
+/** A pending event in a checkpoint. */
+export interface SavedEvent {
+  time: number;
+  seq: number;
+  name: string;
+  desc: EventDesc;
+}
+
 interface Entry extends EventHandle {
   time: number;
   seq: number;
   pending: boolean;
   name: string;
   fire: (time: number) => void;
+  desc?: EventDesc;
 }
 
 export class EventQueue {
@@ -26,9 +46,11 @@ export class EventQueue {
   /** told of every new event, so the machine can end the running CPU's slice at it */
   onSchedule: ((time: number) => void) | null = null;
 
-  schedule(time: number, name: string, fire: (time: number) => void): EventHandle {
+  schedule(time: number, name: string, fire: (time: number) => void, desc?: EventDesc): EventHandle {
     if (!Number.isFinite(time)) throw new RangeError(`event ${name}: time must be finite`);
-    const e: Entry = { time, seq: this.seq++, pending: true, name, fire };
+    const seq = this.reviveSeq ?? this.seq++;
+    this.reviveSeq = null;
+    const e: Entry = { time, seq, pending: true, name, fire, desc };
     this.push(e);
     this.onSchedule?.(time);
     return e;
@@ -66,6 +88,44 @@ export class EventQueue {
       .sort((a, b) => a.time - b.time || a.seq - b.seq)
       .map((e) => ({ time: e.time, name: e.name }));
   }
+
+  /** Pending events as data, in firing order (a checkpoint); every one must carry a descriptor. */
+  save(): { seq: number; now: number; events: SavedEvent[] } {
+    const pending = this.heap.filter((e) => e.pending).sort((a, b) => a.time - b.time || a.seq - b.seq);
+    const events = pending.map((e) => {
+      if (!e.desc) throw new Error(`event '${e.name}' at ${e.time} cannot be checkpointed (scheduled without a descriptor)`);
+      return { time: e.time, seq: e.seq, name: e.name, desc: structuredClone(e.desc) };
+    });
+    return { seq: this.seq, now: this.now, events };
+  }
+
+  /**
+   * Start restoring a checkpoint: drop every event (their handles report not
+   * pending) and set the clock; the owners then re-schedule the saved events
+   * through revive(), which keeps each event's sequence number (the tie-break
+   * between equal times), and finally endRestore() sets the counter.
+   */
+  beginRestore(now: number): void {
+    for (const e of this.heap) e.pending = false;
+    this.heap = [];
+    this.now = now;
+  }
+
+  /** Schedule the next event with sequence number `seq` (the owner calls schedule() inside `f`). */
+  revive(seq: number, f: () => void): void {
+    this.reviveSeq = seq;
+    try {
+      f();
+    } finally {
+      this.reviveSeq = null;
+    }
+  }
+
+  endRestore(seq: number): void {
+    this.seq = seq;
+  }
+
+  private reviveSeq: number | null = null;
 
   private dropCancelled(): void {
     while (this.heap.length && !this.heap[0].pending) this.popTop();

@@ -43,6 +43,16 @@ export interface MachineConfig {
   compile: boolean;
   /** block-start executions before a block is compiled (default 1000; tests lower it to stress the compiler) */
   compileThreshold?: number;
+  /**
+   * skip, in O(1), time slices in which every running CPU spins on a fixed point or sits in WORK (same
+   * results; see run()); default: on when compiling (the spin fast-forward needs compiled blocks)
+   */
+  fastForward?: boolean;
+  /**
+   * watchdog (like Linux's hard-lockup detector): stop with reason 'watchdog' when a CPU has run this many
+   * cycles in VMX root operation outside SMM with interrupts off (`cli; jmp $`); 0 or unset: off
+   */
+  watchdogCycles?: number;
   onUartOutput?: (source: number, text: string) => void;
 }
 
@@ -60,13 +70,23 @@ export const DEFAULT_CONFIG: MachineConfig = {
 /** SMRAM: the top 64 KiB × CPUs of RAM, like a TSEG; CPU n's SMBASE (as firmware would relocate it). */
 export const SMRAM_PER_CPU = 0x10000;
 
-export type StopReason = 'exit' | 'time-limit' | 'instruction-limit' | 'idle' | 'shutdown';
+/** How a CPU would run, for the fast-forward (Machine.run). */
+const enum Pure {
+  NONE = 0,
+  SPIN = 1,
+  WORK = 2,
+  LOOP = 3,
+}
+
+export type StopReason = 'exit' | 'time-limit' | 'instruction-limit' | 'idle' | 'shutdown' | 'watchdog';
 
 export interface RunLimits {
   /** stop when every runnable CPU has reached this many cycles */
   untilCycles?: number;
   /** stop after this many instructions in total (a watchdog) */
   maxInstructions?: number;
+  /** overrides MachineConfig.watchdogCycles for this run */
+  watchdogCycles?: number;
 }
 
 export interface RunResult {
@@ -75,6 +95,8 @@ export interface RunResult {
   cycles: number;
   instructions: number;
   exitCode: number | null;
+  /** reason 'watchdog': the CPU that was stuck (src/machine/watchdog.ts describes where) */
+  stuckCpu?: number;
 }
 
 export class Machine {
@@ -95,6 +117,25 @@ export class Machine {
   private exitTime = 0;
   /** CPU currently inside run(), so events scheduled meanwhile can shorten its slice */
   private running: Cpu | null = null;
+  /**
+   * Fast-forward epoch: advanced by anything that may change what a spinning CPU reads (an event, a
+   * slice that was not pure spinning or WORK, a return to the caller, a debugger stop); a CPU's spin
+   * marker (Cpu.spinEpoch) is valid only in the epoch it was set.
+   */
+  private epoch = 0;
+  /** watchdog: per CPU, the local time since which it was seen with interrupts off in root mode (-1: not) */
+  private irqOffSince: number[] = [];
+  /** debugger: called at the boundary where a requested stop is served (requestStop) */
+  onStop: (() => void) | null = null;
+  /** debugger: while set, slices run an instruction at a time and this says after which one to stop (true) */
+  onStep: ((cpu: Cpu) => boolean) | null = null;
+  /** debugger: stop at the first slice boundary at or after this time (cycles) */
+  stopAt = Infinity;
+  private stopRequested = false;
+  /** a slice cut short by a stop: finished first when the run goes on */
+  private paused: { cpu: Cpu; limit: number } | null = null;
+  private stepping = false;
+  private sliceLimit = 0;
 
   constructor(config: Partial<MachineConfig> = {}) {
     this.config = { ...DEFAULT_CONFIG, ...config };
@@ -103,7 +144,10 @@ export class Machine {
     this.trace = new Trace(cfg.traceKeep);
     const costs = cpuCosts(cfg.model);
     this.queue.onSchedule = (time) => {
-      if (this.running && time < this.running.runLimit) this.running.runLimit = time;
+      if (this.running === null) return;
+      if (time < this.running.runLimit) this.running.runLimit = time;
+      if (time < this.sliceLimit) this.sliceLimit = time;
+      if (this.paused && time < this.paused.limit) this.paused.limit = time;
     };
     for (let i = 0; i < cfg.cpus; i++) {
       const cpu = new Cpu(i, { memory: this.memory, bus: this.bus, trace: this.trace, costs, cpuCount: cfg.cpus, compile: cfg.compile, compileThreshold: cfg.compileThreshold });
@@ -139,7 +183,7 @@ export class Machine {
       this.queue,
       (target, time) => {
         for (const c of this.cpus) if (target === 'all' || c.id === target) c.raiseSmi(time);
-        if (this.running && (target === 'all' || this.running.id === target)) this.running.runLimit = 0;
+        if (this.running && (target === 'all' || this.running.id === target)) this.cutSlice();
       },
       cfg.smi ?? { period: 0, work: 0, phase: 0 },
     );
@@ -155,7 +199,7 @@ export class Machine {
         if (this.exitCode !== null) return;
         this.exitCode = code;
         this.exitTime = time;
-        if (this.running) this.running.runLimit = 0;
+        this.cutSlice();
       }),
     );
   }
@@ -187,7 +231,12 @@ export class Machine {
       : dest === 0xffffffff ? all
       : all.filter((id) => id === dest);
     const at = time + this.config.model.events.ipiLatency.cycles;
-    for (const t of targets) this.queue.schedule(at, `ipi->${t}`, (tt) => this.apics[t].receiveIpi(mode, vector, tt));
+    for (const t of targets) this.scheduleIpi(at, t, mode, vector);
+  }
+
+  /** An IPI in flight reaches APIC `t` at `at` (also: checkpoint restore). */
+  scheduleIpi(at: number, t: number, mode: number, vector: number): void {
+    this.queue.schedule(at, `ipi->${t}`, (tt) => this.apics[t].receiveIpi(mode, vector, tt), { owner: 'ipi', cpu: t, args: [mode, vector] });
   }
 
   /** SMBASE of CPU `id`: SMRAM is the top SMRAM_PER_CPU × CPUs of RAM. */
@@ -225,12 +274,71 @@ export class Machine {
     return n;
   }
 
+  /**
+   * How CPU c would run now, if nothing reaches it: SPIN on a fixed point, WORK, LOOP (in a loop of WORK and
+   * read-only instructions: Cpu.inPureWorkLoop), or NONE (anything else).
+   */
+  private pureKind(c: Cpu): Pure {
+    if (c.spinEpoch === this.epoch && c.state === CpuState.Running && !c.intrCheck && !c.inhibit) return Pure.SPIN;
+    if (c.workUnit() !== 0) return Pure.WORK;
+    return c.inPureWorkLoop() ? Pure.LOOP : Pure.NONE;
+  }
+
+  /**
+   * Until when every running CPU but `cpu` is sure to stay as it is (spinning on its fixed point: until
+   * something else changes; in WORK: at least until its remaining units have passed), -Infinity if one is not.
+   */
+  private othersPureUntil(cpu: Cpu): number {
+    let until = Infinity;
+    for (const c of this.cpus) {
+      if (c === cpu || c.state !== CpuState.Running) continue;
+      const kind = this.pureKind(c);
+      if (kind === Pure.NONE) return -Infinity;
+      if (kind === Pure.WORK && !c.inPureWorkLoop()) until = Math.min(until, c.cycles + (c.regs[1] >>> 0) * c.workUnit());
+    }
+    return until;
+  }
+
+  /**
+   * After CPU c's slice (kind: how it ran at the start): keep the epoch if the slice only spun on its fixed
+   * point or only executed WORK (nothing another CPU can see changed), else advance it; then note whether
+   * c ended spinning on a fixed point (reached in this slice: its state before that is accounted for).
+   */
+  private afterSlice(c: Cpu, kind: Pure, loop: boolean, instructions: number, workRuns: number): void {
+    if (kind === Pure.SPIN && c.state === CpuState.Running && !c.intrCheck) return;
+    if (kind === Pure.WORK && c.instructions - instructions === c.workRuns - workRuns) return;
+    if ((kind === Pure.LOOP || kind === Pure.WORK) && loop) return; // stayed in its loop: nothing but registers changed
+    this.epoch++;
+    if (c.spinSlice === c.slices && c.state === CpuState.Running && !c.intrCheck && !c.inhibit) c.spinEpoch = this.epoch;
+  }
+
+  /**
+   * Run until a limit, an exit, or nothing is left to run.
+   *
+   * Fast-forward (config.fastForward): while every running CPU spins on a
+   * fixed point (a compiled read-only loop whose pass changes nothing:
+   * compiler/block.ts) or sits in WORK, no CPU can see another until the
+   * next event, so their slices need not alternate: a spinning CPU runs to
+   * the next event (or `until`) in one slice — where it pauses does not
+   * matter, its instruction boundaries are fixed — and a CPU in WORK skips
+   * its whole quanta in closed form (Cpu.skipWorkSlices: WORK's steps do
+   * depend on the slice limit, so the quanta are kept, only computed at
+   * once). Events, and slices that may have changed anything, end it.
+   */
   run(limits: RunLimits = {}): RunResult {
     const until = limits.untilCycles ?? Infinity;
     const maxIns = limits.maxInstructions ?? Infinity;
+    const watchdog = limits.watchdogCycles ?? this.config.watchdogCycles ?? 0;
+    let stuckCpu: number | undefined;
     const quantum = this.config.quantum;
+    const ff = (this.config.fastForward ?? this.config.compile) && maxIns === Infinity;
+    this.epoch++; // the caller may have changed memory or CPUs since the last run
     let reason: StopReason | null = null;
     while (reason === null) {
+      while (this.stopRequested) {
+        this.serveStop();
+        this.epoch++;
+      }
       if (this.exitCode !== null) { reason = 'exit'; break; }
       let cpu: Cpu | null = null;
       for (const c of this.cpus) if (c.state === CpuState.Running && (cpu === null || c.cycles < cpu.cycles)) cpu = c;
@@ -246,13 +354,117 @@ export class Machine {
         this.queue.fireNext();
         continue;
       }
-      if (tEvent <= cpu.cycles) { this.queue.fireNext(); continue; }
+      if (tEvent <= cpu.cycles) {
+        this.queue.fireNext();
+        this.epoch++;
+        continue;
+      }
+      if (cpu.cycles >= this.stopAt) { this.stopAt = Infinity; this.requestStop(); continue; }
       if (cpu.cycles >= until) { reason = 'time-limit'; break; }
       if (this.instructions >= maxIns) { reason = 'instruction-limit'; break; }
+      if (watchdog > 0 && this.lockedUp(cpu, watchdog)) { reason = 'watchdog'; stuckCpu = cpu.id; break; }
+      let limit = Math.min(cpu.cycles + quantum, tEvent, until);
+      if (!ff || this.onStep !== null) {
+        this.running = cpu;
+        this.slice(cpu, limit);
+        this.running = null;
+        this.epoch++;
+        continue;
+      }
+      const kind = this.pureKind(cpu);
+      const to = Math.min(tEvent, until, this.watchdogDeadline(cpu, watchdog));
+      if (kind !== Pure.NONE && to !== Infinity) {
+        const others = this.othersPureUntil(cpu);
+        if (kind === Pure.SPIN && others >= to) limit = to; // stops where the interpreter would: at the first boundary after `to`
+        else if (kind === Pure.WORK && others > cpu.cycles && cpu.skipWorkSlices(quantum, Math.min(to, others))) continue;
+        else if (kind === Pure.WORK) {
+          // the others wait while this CPU is behind them (lowest local time first, the lower id on a tie)
+          let before = Infinity, tie = true;
+          for (const c of this.cpus) {
+            if (c === cpu || c.state !== CpuState.Running) continue;
+            if (c.cycles < before || (c.cycles === before && c.id < cpu.id)) { before = c.cycles; tie = c.id > cpu.id; }
+          }
+          if (cpu.skipWorkSlices(quantum, to, before, tie)) continue;
+        }
+      }
+      const instructions = cpu.instructions, workRuns = cpu.workRuns;
+      const loop = kind !== Pure.NONE && kind !== Pure.SPIN && cpu.inPureWorkLoop();
       this.running = cpu;
-      cpu.run(Math.min(cpu.cycles + quantum, tEvent, until));
+      this.slice(cpu, limit);
       this.running = null;
+      this.afterSlice(cpu, kind, loop, instructions, workRuns);
     }
-    return { reason, cycles: this.now, instructions: this.instructions, exitCode: this.exitCode };
+    return { reason, cycles: this.now, instructions: this.instructions, exitCode: this.exitCode, ...(stuckCpu !== undefined && { stuckCpu }) };
+  }
+
+  /**
+   * Watchdog, sampled at each slice start: has `cpu` run `limit` cycles in VMX root operation, outside SMM,
+   * with interrupts off? (A guest cannot lock a CPU up: an external interrupt exits; SMM ends with RSM.)
+   */
+  /** When the watchdog would fire for `cpu` (a fast-forward must not jump past it). */
+  private watchdogDeadline(cpu: Cpu, limit: number): number {
+    const since = this.irqOffSince[cpu.id] ?? -1;
+    return limit > 0 && since >= 0 ? since + limit : Infinity;
+  }
+
+  private lockedUp(cpu: Cpu, limit: number): boolean {
+    const off = !cpu.nonRoot && !cpu.smm?.active && !cpu.interruptsEnabled;
+    const since = this.irqOffSince[cpu.id] ?? -1;
+    if (!off) {
+      this.irqOffSince[cpu.id] = -1;
+      return false;
+    }
+    if (since < 0) {
+      this.irqOffSince[cpu.id] = cpu.cycles;
+      return false;
+    }
+    return cpu.cycles - since >= limit;
+  }
+
+  // ---- debugger hooks (src/debug): stop at an event, continue exactly where the run was ----
+
+  /**
+   * Stop at the next boundary: the running CPU's slice is cut after the
+   * current instruction and remembered, onStop is called, then that slice
+   * is finished with its own limit before anything else runs — so a stopped
+   * and continued run is the same run (same slices, same trace).
+   */
+  requestStop(): void {
+    this.stopRequested = true;
+    const r = this.running;
+    if (r === null || this.paused !== null) return;
+    this.paused = { cpu: r, limit: this.stepping && r.runLimit !== 0 ? this.sliceLimit : r.runLimit };
+    r.runLimit = 0;
+  }
+
+  private serveStop(): void {
+    this.stopRequested = false;
+    this.onStop?.();
+    const p = this.paused;
+    if (p === null) return;
+    this.paused = null;
+    this.running = p.cpu;
+    this.slice(p.cpu, p.limit);
+    this.running = null;
+  }
+
+  /** The running CPU's slice ends now (an SMI, the exit port), a paused one too. */
+  private cutSlice(): void {
+    if (this.running) this.running.runLimit = 0;
+    if (this.paused) this.paused.limit = 0;
+  }
+
+  /** One slice; with onStep set, an instruction (or event delivery) at a time through Cpu.stepOne, same results. */
+  private slice(cpu: Cpu, limit: number): void {
+    const onStep = this.onStep;
+    if (onStep === null) return cpu.run(limit);
+    this.stepping = true;
+    this.sliceLimit = limit;
+    while (cpu.state === CpuState.Running && cpu.cycles < this.sliceLimit) {
+      cpu.stepOne();
+      if (cpu.runLimit === 0) break; // cut: a handler, an SMI, the exit port, a stop
+      if (onStep(cpu)) { this.requestStop(); break; }
+    }
+    this.stepping = false;
   }
 }

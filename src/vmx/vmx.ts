@@ -269,7 +269,12 @@ export class Vmx {
     this.preemption = null;
     if (!(this.pin & PinBased.VMX_PREEMPTION_TIMER)) return;
     const c = this.cpu;
-    const at = c.cycles + v.read(F.VMX_PREEMPTION_TIMER_VALUE) * 2 ** PREEMPTION_TIMER_RATE;
+    this.schedulePreemption(c.cycles + v.read(F.VMX_PREEMPTION_TIMER_VALUE) * 2 ** PREEMPTION_TIMER_RATE);
+  }
+
+  /** The VMX-preemption timer fires at `at` (also: checkpoint restore, machine.ts). */
+  schedulePreemption(at: number): void {
+    const c = this.cpu;
     this.preemption = this.queue.schedule(at, `vmx-preemption-timer cpu${c.id}`, (t) => {
       this.preemptionExpired = true;
       c.intrCheck = true;
@@ -278,7 +283,7 @@ export class Vmx {
         c.state = CpuState.Running;
         if (t > c.cycles) c.cycles = t;
       }
-    });
+    }, { owner: 'vmx', cpu: c.id });
   }
 
   // ---- non-root events at an instruction boundary (SDM 25.2, 26.7.5) ---------
