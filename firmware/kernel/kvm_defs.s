@@ -44,6 +44,12 @@ KVM_VM_RUNNING   = 1
 KVM_VM_DONE      = 2             ; VMXSIM_HC_DONE
 KVM_VM_FAILED    = 3             ; triple fault, VM-entry failure, unhandled exit
 
+; kvm_vcpu.pv_state: co-scheduling's boost of a vCPU thread (kvm_hypercall.s)
+KVM_PV_DEBOOSTED   = 0           ; its thread-table policy (hc_deboost, or never boosted)
+KVM_PV_BOOSTED     = 1           ; the guest asked for it (hc_boost); its hc_deboost ends it
+KVM_PV_IRQ_BOOSTED = 2           ; lent by KVM for an interrupt (kvm_vcpu_irq_boost);
+                                 ; the guest's hc_boost claims it, else its EOI ends it
+
 ; kvm_run->exit_reason for the I/O hand-off (include/uapi/linux/kvm.h)
 KVM_EXIT_IO      = 2
 
@@ -141,6 +147,11 @@ NR_EXIT_HANDLERS = 64            ; kvm_vmx_exit_handlers[] size
     .field stat_halt_wakeup, 4
     .field stat_io_exits, 4
     .field stat_hypercalls, 4
+    ; co-scheduling (kvm_hypercall.s): the last policy and priority the guest
+    ; reported through hc_boost (SCHED_OTHER: none yet) and where it stands
+    .field pv_policy, 4
+    .field pv_prio, 4
+    .field pv_state, 4           ; KVM_PV_DEBOOSTED / _BOOSTED / _IRQ_BOOSTED
     .field lapic, kvm_lapic.size
 .ends
 

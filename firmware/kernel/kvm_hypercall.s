@@ -95,36 +95,150 @@ kvm_hc_cosched_target:
 ; kvm_hc_boost — hc_boost(cpu, policy, prio): that vCPU's thread gets the
 ; policy and rt priority the guest asks for (sched_setscheduler), if
 ; bp.cosched; eax = 0, -KVM_EPERM (co-scheduling off), -KVM_EINVAL (no such
-; vCPU, bad policy/priority) (the paper's hc_boost). eax = calling vcpu.
+; vCPU, bad policy/priority) (the paper's hc_boost). The request is recorded
+; in the vCPU (pv_policy, pv_prio: "a VCPU is scheduled according to the
+; last scheduling policy and priority reported by the guest", §4.2) for the
+; interrupt boost, and the vCPU counts as boosted by its guest (an interrupt
+; boost KVM lent is claimed: the guest's hc_deboost ends it). eax = calling vcpu.
 kvm_hc_boost:
     push ebx
+    push esi
     mov ebx, eax
     call kvm_hc_cosched_target
     test eax, eax
     js .out
-    mov eax, [eax + kvm_vcpu.task]
+    mov esi, eax
+    mov eax, [esi + kvm_vcpu.task]
     mov edx, [ebx + kvm_vcpu.regs + VCPU_REGS_ECX]
     mov ecx, [ebx + kvm_vcpu.regs + VCPU_REGS_EDX]
     call sched_setscheduler
+    test eax, eax
+    jne .out
+    mov edx, [ebx + kvm_vcpu.regs + VCPU_REGS_ECX]
+    mov [esi + kvm_vcpu.pv_policy], edx
+    mov edx, [ebx + kvm_vcpu.regs + VCPU_REGS_EDX]
+    mov [esi + kvm_vcpu.pv_prio], edx
+    mov dword [esi + kvm_vcpu.pv_state], KVM_PV_BOOSTED
 .out:
+    pop esi
     pop ebx
     ret
 
 ; kvm_hc_deboost — hc_deboost(cpu): that vCPU's thread goes back to the
 ; policy and priority its thread-table entry configured, if bp.cosched;
-; results as kvm_hc_boost (the paper's hc_deboost). eax = calling vcpu.
+; results as kvm_hc_boost (the paper's hc_deboost). An interrupt already
+; pending for it is boosted for at once (kvm_vcpu_pv_restore). eax =
+; calling vcpu.
 kvm_hc_deboost:
     call kvm_hc_cosched_target
     test eax, eax
     js .out
-    mov ecx, [eax + kvm_vcpu.id]
+    mov dword [eax + kvm_vcpu.pv_state], KVM_PV_DEBOOSTED
+    jmp kvm_vcpu_pv_restore
+.out:
+    ret
+
+; kvm_vcpu_irq_boost — an interrupt is about to be injected into vCPU eax
+; (kvm_apic_set_irq, before the kick; any CPU, any context): if
+; co-scheduling is on, its guest has reported a real-time policy through
+; hc_boost and the vCPU is deboosted, its thread gets that policy and
+; priority again first, so the wake-up or the preemption of a fair thread
+; on its CPU happens at once (sched_setscheduler's resched) and the guest's
+; interrupt handler runs at the real-time priority. The boost is lent
+; (KVM_PV_IRQ_BOOSTED): the guest's hc_boost claims it, otherwise the EOI
+; that ends the interrupt returns it (kvm_vcpu_irq_deboost). One CPU wins
+; the state change (lock cmpxchg); the others find it boosted. (No mainline
+; Linux counterpart: the interrupt boost of Kiszka's paravirtual scheduling
+; for KVM, the paper's [10].)
+kvm_vcpu_irq_boost:
+    cmp dword [BOOT_PARAMS + bp.cosched], 0
+    je .out
+    cmp dword [eax + kvm_vcpu.pv_policy], SCHED_OTHER
+    je .out                      ; never reported a real-time policy
+    mov edx, eax
+    mov ecx, KVM_PV_IRQ_BOOSTED
+    mov eax, KVM_PV_DEBOOSTED
+    lock cmpxchg [edx + kvm_vcpu.pv_state], ecx
+    jne .out                     ; boosted already
+    mov eax, edx
+    jmp kvm_vcpu_pv_setscheduler
+.out:
+    ret
+
+; kvm_vcpu_irq_deboost — vCPU eax's guest wrote an EOI (vCPU thread): if
+; KVM lent it an interrupt boost that its guest did not claim, and no
+; interrupt is in service or deliverable any more, the boost ends — the
+; thread-table policy again, as the guest's hc_deboost at interrupt exit
+; would (Kiszka's guest lowers its priority on leaving the handler; the
+; paper's guests only deboost what they boosted, and EOI is the end of the
+; handler KVM sees)
+kvm_vcpu_irq_deboost:
+    cmp dword [eax + kvm_vcpu.pv_state], KVM_PV_IRQ_BOOSTED
+    jne .out
+    push ebx
+    mov ebx, eax
+    lea eax, [ebx + kvm_vcpu.lapic + kvm_lapic.isr]
+    call apic_find_highest_vector
+    test eax, eax
+    jns .done                    ; a lower-priority interrupt is still in service
+    mov eax, ebx
+    call kvm_apic_has_interrupt
+    test eax, eax
+    jns .done                    ; another one to take
+    mov eax, KVM_PV_IRQ_BOOSTED
+    mov ecx, KVM_PV_DEBOOSTED
+    lock cmpxchg [ebx + kvm_vcpu.pv_state], ecx
+    jne .done
+    mov eax, ebx
+    call kvm_vcpu_pv_restore
+.done:
+    pop ebx
+.out:
+    ret
+
+; kvm_vcpu_pv_setscheduler — vCPU eax's thread to the policy and priority
+; its guest last reported (pv_policy, pv_prio); eax = sched_setscheduler's
+; result
+kvm_vcpu_pv_setscheduler:
+    mov edx, [eax + kvm_vcpu.pv_policy]
+    mov ecx, [eax + kvm_vcpu.pv_prio]
+    mov eax, [eax + kvm_vcpu.task]
+    jmp sched_setscheduler
+
+; kvm_vcpu_pv_restore — the deboost proper: vCPU eax's thread back to its
+; thread-table policy and priority (pv_state already KVM_PV_DEBOOSTED).
+; Preemption stays off until an interrupt that came in meanwhile, whose
+; kvm_vcpu_irq_boost found the vCPU still boosted, is seen: then the boost
+; is lent again at once, before the vCPU can be preempted. eax =
+; sched_setscheduler's result.
+kvm_vcpu_pv_restore:
+    push ebx
+    push esi
+    mov ebx, eax
+    PREEMPT_DISABLE
+    mov ecx, [ebx + kvm_vcpu.id]
     imul ecx, bp_thread.size
     add ecx, BOOT_PARAMS + bp.threads
-    mov eax, [eax + kvm_vcpu.task]
+    mov eax, [ebx + kvm_vcpu.task]
     mov edx, [ecx + bp_thread.policy]
     mov ecx, [ecx + bp_thread.prio]
     call sched_setscheduler
-.out:
+    mov esi, eax
+    mov eax, ebx
+    call kvm_apic_has_interrupt
+    test eax, eax
+    js .enable
+    cmp dword [ebx + kvm_vcpu.pv_policy], SCHED_OTHER
+    je .enable
+    mov dword [ebx + kvm_vcpu.pv_state], KVM_PV_IRQ_BOOSTED
+    mov eax, ebx
+    call kvm_vcpu_pv_setscheduler
+.enable:
+    PREEMPT_ENABLE_NO_RESCHED
+    call preempt_check_resched
+    mov eax, esi
+    pop esi
+    pop ebx
     ret
 
 .rodata

@@ -116,7 +116,8 @@ apic_set_eoi:
     ret
 
 ; kvm_apic_set_irq — request vector edx on vCPU eax from any CPU or context:
-; IRR bit (atomic), kvm_set_irq (vcpu id << 8 | vector), kick the vCPU
+; IRR bit (atomic), kvm_set_irq (vcpu id << 8 | vector), under co-scheduling
+; the interrupt boost (kvm_vcpu_irq_boost), kick the vCPU
 ; (kvm_apic_set_irq -> __apic_accept_irq -> kvm_vcpu_kick)
 kvm_apic_set_irq:
     push ebx
@@ -126,6 +127,8 @@ kvm_apic_set_irq:
     shl eax, 8
     or eax, edx
     trace kvm_set_irq, eax
+    mov eax, ebx
+    call kvm_vcpu_irq_boost
     mov eax, ebx
     call kvm_vcpu_kick
     pop ebx
@@ -384,6 +387,8 @@ kvm_set_msr:
 .eoi:
     mov eax, ebx
     call apic_set_eoi
+    mov eax, ebx
+    call kvm_vcpu_irq_deboost    ; co-scheduling: a lent interrupt boost ends
     jmp .ok
 .lvtt:
     and eax, APIC_VECTOR_MASK | LVT_MASK | LVT_TIMER_MODE_MASK

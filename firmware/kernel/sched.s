@@ -666,8 +666,13 @@ valid_policy:
 
 ; __setscheduler — task eax gets policy edx, rt priority ecx: prio,
 ; normal_prio, class, load weight or RR slice (__setscheduler +
-; __setscheduler_params + set_load_weight). A task entering the fair class
-; starts at its rq's min_vruntime.
+; __setscheduler_params + set_load_weight). Outside the fair class a task
+; keeps its vruntime relative to min_vruntime (0 for a new task), as
+; Linux's non-sleep dequeue_entity / enqueue_entity normalise it: a task
+; leaving the fair class (already dequeued and charged) keeps its lead or
+; lag over its rq, and re-enters at min_vruntime + that, so a thread
+; boosted and deboosted often (co-scheduling) is not forgiven its fair
+; runtime each time.
 __setscheduler:
     push ebx
     mov ebx, eax
@@ -675,6 +680,15 @@ __setscheduler:
     mov [ebx + task.rt_priority], ecx
     cmp edx, SCHED_OTHER
     je .fair
+    cmp dword [ebx + task.sched_class], fair_sched_class
+    jne .set_rt
+    mov edx, [ebx + task.cpu]    ; leaving the fair class: vruntime -= min_vruntime
+    CPU_RQ edx
+    mov eax, [edx + rq.cfs + cfs_rq.min_vruntime]
+    sub [ebx + task.se_vruntime], eax
+    mov eax, [edx + rq.cfs + cfs_rq.min_vruntime + 4]
+    sbb [ebx + task.se_vruntime + 4], eax
+.set_rt:
     mov eax, MAX_RT_PRIO - 1
     sub eax, ecx
     mov [ebx + task.normal_prio], eax
@@ -688,12 +702,14 @@ __setscheduler:
     cmp dword [ebx + task.sched_class], fair_sched_class
     je .weight
     mov dword [ebx + task.sched_class], fair_sched_class
-    mov ecx, [ebx + task.cpu]
+    mov ecx, [ebx + task.cpu]    ; entering it: vruntime += min_vruntime
     CPU_RQ ecx
-    mov eax, [ecx + rq.cfs + cfs_rq.min_vruntime]
+    mov eax, [ebx + task.se_vruntime]
+    mov edx, [ebx + task.se_vruntime + 4]
+    add eax, [ecx + rq.cfs + cfs_rq.min_vruntime]
+    adc edx, [ecx + rq.cfs + cfs_rq.min_vruntime + 4]
     mov [ebx + task.se_vruntime], eax
-    mov eax, [ecx + rq.cfs + cfs_rq.min_vruntime + 4]
-    mov [ebx + task.se_vruntime + 4], eax
+    mov [ebx + task.se_vruntime + 4], edx
 .weight:
     mov eax, [ebx + task.static_prio]
     mov [ebx + task.normal_prio], eax

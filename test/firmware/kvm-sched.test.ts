@@ -7,11 +7,16 @@ import { describe, expect, it } from 'vitest';
 import { ExitStats } from '../../src/trace/exit-stats.js';
 import { computeStages } from '../../src/trace/stages.js';
 import { ExitReason } from '../../src/vmx/exit-reasons.js';
+import { tracepointName } from '../../src/isa/tracepoints.js';
+import { TraceKind } from '../../src/trace/trace.js';
 import { SchedPolicy, SystemRun, ThreadKind, ms, testGuest, thread, us } from '../helpers/kernel.js';
 
 const { SCHED_OTHER, SCHED_FIFO } = SchedPolicy;
 const KVM_EPERM = 1;
 const KVM_EINVAL = 22;
+const TIMER_VECTOR = 0x30; // guests/test/timer.s
+const X2APIC_EOI = 0x80b;
+const KVM_HC_BOOST = 100;
 
 function boostVm(cosched: boolean, vcpu: { policy: SchedPolicy; prio: number }): SystemRun {
   return new SystemRun({
@@ -75,8 +80,118 @@ describe('KVM co-scheduling hypercalls (hc_boost / hc_deboost)', () => {
     expect(stats.counts().VMCALL).toBe(2 * 5 + 2);
     const pid = r.pid('rt/vcpu0');
     const changes = r.tps('sched_setscheduler').filter((e) => e.value === pid);
-    expect(changes.length).toBe(10);
+    // the guest's 5 boosts and 5 deboosts, and KVM's interrupt boost of ticks 2-5 (tick 1 comes
+    // before the guest has reported a policy): each right after the tick is raised, before the wake-up
+    expect(changes.length).toBe(10 + 4);
+    const raised = r.tps('kvm_set_irq').filter((e) => e.value === ((pid - 1) << 8 | TIMER_VECTOR));
+    expect(raised.length).toBe(5);
+    for (const t of raised.slice(1)) {
+      const next = r.tps('sched_setscheduler', 'kvm_vcpu_wakeup', 'kvm_hypercall').find((e) => e.time >= t.time)!;
+      expect([next.name, next.value]).toEqual(['sched_setscheduler', pid]);
+    }
     expect(r.taskField(pid, 'policy')).toBe(SCHED_OTHER);
+    expect(r.vcpuField('rt/vcpu0', 'pv_state')).toBe(0); // KVM_PV_DEBOOSTED
+  });
+});
+
+describe("KVM co-scheduling: the interrupt boost (Kiszka's paravirtual scheduling, the paper's [10])", () => {
+  /**
+   * A spinning timer guest (its vCPU SCHED_OTHER, always runnable) and a fair hog of nice -10 (about
+   * nine tenths of the CPU) share CPU 1 with a 1000 Hz tick; the guest calls hc_boost(FIFO 50) at each
+   * ISR entry and hc_deboost at its end.
+   */
+  function sharedCpu(cosched: boolean, ticks = 8): { r: SystemRun; hog: number; vcpu: number } {
+    const r = new SystemRun({
+      params: { cosched, tickHz: 1000, threads: [thread('hog', ThreadKind.LOAD, { affinity: 0b10, nice: -10 })] },
+      vms: [{ name: 'rt', image: testGuest('timer.s'), vcpuThreads: [{ affinity: 0b10 }], ioThread: { affinity: 0b01 } }],
+    });
+    r.guestPoke('rt', 'cfg_boost', 1);
+    r.guestPoke('rt', 'cfg_halt', 0);
+    r.guestPoke('rt', 'cfg_ticks', ticks);
+    r.guestPoke('rt', 'cfg_period', us(700));
+    return { r, hog: r.pid('hog'), vcpu: r.pid('rt/vcpu0') };
+  }
+  /** Per tick: from KVM raising the timer vector to its injection (µs). */
+  function delays(r: SystemRun, vcpu: number): number[] {
+    const inj = r.tps('kvm_inj_virq').filter((e) => e.value === TIMER_VECTOR);
+    return r.tps('kvm_set_irq').filter((e) => e.value === ((vcpu - 1) << 8 | TIMER_VECTOR))
+      .map((t) => (inj.find((e) => e.time >= t.time)!.time - t.time) / us(1));
+  }
+
+  it('a deboosted vCPU behind a fair hog is boosted to the FIFO priority its guest reported when its timer fires, and runs within microseconds', () => {
+    const { r, hog, vcpu } = sharedCpu(true);
+    // time, policy and priority of the vCPU thread each time CPU 1 switches to it
+    const atSwitch: number[][] = [];
+    let hogAtEntry = -1; // the hog's runtime when the guest starts
+    r.machine.trace.on((e) => {
+      if (e.kind === TraceKind.Tracepoint && tracepointName(e.a) === 'sched_switch' && e.cpu === 1 && (e.b | 0) === vcpu) {
+        atSwitch.push([e.time, r.taskField(vcpu, 'policy'), r.taskField(vcpu, 'rt_priority')]);
+      }
+      if (hogAtEntry < 0 && e.kind === TraceKind.Tracepoint && tracepointName(e.a) === 'kvm_entry') hogAtEntry = r.mem32(r.task(hog), r.const('task.se_sum_exec_runtime'));
+    });
+    expect(r.runUntil(() => r.console.includes('kvm: vm rt: done'), ms(40))).toBe(true);
+    expect(r.guest32('rt', 'ticks')).toBe(8);
+    // ticks 2-8: raised while the vCPU is deboosted, injected within a few µs although the hog holds CPU 1
+    const d = delays(r, vcpu);
+    expect(d.length).toBe(8);
+    for (const x of d.slice(1)) expect(x).toBeLessThan(10);
+    // the interrupt boost precedes the guest's own hc_boost in each of them: 3 changes per tick after the first
+    const changes = r.tps('sched_setscheduler').filter((e) => e.value === vcpu);
+    expect(changes.length).toBe(2 + 3 * 7);
+    const hc = r.tps('kvm_hypercall').filter((e) => e.value === KVM_HC_BOOST);
+    expect(hc.length).toBe(8);
+    for (const b of hc.slice(1)) {
+      const before = changes.filter((e) => e.time < b.time).at(-1)!;
+      const raised = r.tps('kvm_set_irq').filter((e) => e.time < b.time).at(-1)!;
+      expect(before.time).toBeGreaterThan(raised.time);
+    }
+    // a tick that finds the hog on CPU 1 preempts it: the switch to the vCPU finds it at SCHED_FIFO 50
+    const inj = r.tps('kvm_inj_virq').filter((e) => e.value === TIMER_VECTOR);
+    const preempting = hc.slice(1).map((b) => {
+      const raised = r.tps('kvm_set_irq').filter((e) => e.time < b.time).at(-1)!.time;
+      const injected = inj.find((e) => e.time >= raised)!.time;
+      return atSwitch.find(([t]) => t > raised && t < injected);
+    }).filter((x) => x !== undefined);
+    expect(preempting.length).toBeGreaterThanOrEqual(4);
+    for (const [, policy, prio] of preempting) expect([policy, prio]).toEqual([SCHED_FIFO, 50]);
+    expect(r.taskField(vcpu, 'policy')).toBe(SCHED_OTHER);
+    // the boosts are short and the vCPU's fair runtime is still charged (its vruntime lead survives each
+    // boost/deboost: __setscheduler keeps it relative to min_vruntime), so the hog keeps about its weight's
+    // share of CPU 1 (9548 / (9548 + 1024) = 90 %) while the guest runs
+    const last = r.tps('kvm_exit').at(-1)!.time;
+    const hogRan = r.mem32(r.task(hog), r.const('task.se_sum_exec_runtime')) - hogAtEntry;
+    expect(hogRan).toBeGreaterThan(0.8 * (last - r.tps('kvm_entry')[0].time));
+  });
+
+  it('without bp.cosched nothing is boosted: the vCPU waits behind the hog for the fair scheduler', () => {
+    const { r, vcpu } = sharedCpu(false);
+    expect(r.runUntil(() => r.console.includes('kvm: vm rt: done'), ms(60))).toBe(true);
+    expect(r.tps('sched_setscheduler').filter((e) => e.value === vcpu)).toEqual([]);
+    expect(r.vcpuField('rt/vcpu0', 'pv_policy')).toBe(SCHED_OTHER);
+    expect(Math.max(...delays(r, vcpu))).toBeGreaterThan(1000); // a tick that finds the hog running waits for its slice
+  });
+
+  it('an interrupt boost the guest does not claim with hc_boost ends at the EOI that leaves nothing in service', () => {
+    const { r, vcpu } = sharedCpu(true, 5);
+    // tick 1 as usual (hc_boost records FIFO 50, hc_deboost), then the guest stops calling them
+    expect(r.runUntil(() => r.tps('kvm_hypercall').filter((e) => e.value === KVM_HC_BOOST + 1).length === 1, ms(20))).toBe(true);
+    r.guestPoke('rt', 'cfg_boost', 0);
+    expect(r.runUntil(() => r.console.includes('kvm: vm rt: done'), ms(40))).toBe(true);
+    expect(r.guest32('rt', 'ticks')).toBe(5);
+    expect(r.tps('kvm_hypercall').filter((e) => e.value === KVM_HC_BOOST).length).toBe(1);
+    const d = delays(r, vcpu);
+    for (const x of d.slice(1)) expect(x).toBeLessThan(10);
+    // ticks 2-5: boosted when raised, deboosted by the guest's EOI write (kvm_msr 0x80b)
+    const changes = r.tps('sched_setscheduler').filter((e) => e.value === vcpu);
+    expect(changes.length).toBe(2 + 2 * 4);
+    const eois = r.tps('kvm_msr').filter((e) => e.value === X2APIC_EOI);
+    for (const c of changes.slice(2).filter((_, i) => i % 2 === 1)) {
+      const before = r.tps('kvm_msr', 'kvm_set_irq').filter((e) => e.time < c.time).at(-1)!;
+      expect(before.name).toBe('kvm_msr');
+      expect(eois).toContainEqual(before);
+    }
+    expect(r.taskField(vcpu, 'policy')).toBe(SCHED_OTHER);
+    expect(r.vcpuField('rt/vcpu0', 'pv_state')).toBe(0);
   });
 });
 

@@ -191,6 +191,69 @@ setsched_results: .long 1, 1, 1
     expect(k.mem32(k.task(x), k.const('task.policy'))).toBe(SchedPolicy.SCHED_OTHER);
   });
 
+  it('fair threads made real-time and fair again keep their vruntime lead', () => {
+    // A and B: fair hogs on CPU 0; after 5 ms a FIFO controller on CPU 0, interrupts off, notes their
+    // vruntimes and min_vruntime, makes each FIFO 1 and fair again (co-scheduling's boost and deboost),
+    // and notes them again. Linux keeps a non-sleeping dequeue's vruntime relative to min_vruntime; were
+    // a task placed at min_vruntime instead, a vCPU boosted every tick would never be charged its fair
+    // runtime and a fair thread beside it would wait (Fig. 11 under co-scheduling).
+    const extra = `
+flip_body:
+    mov eax, 5000
+    call hrtimer_nanosleep_us
+    cli
+    mov edi, flip_before
+    call flip_note
+    mov eax, tasks + NR_CPUS * task.size      ; pid 1, A
+    call flip_task
+    mov eax, tasks + (NR_CPUS + 1) * task.size ; pid 2, B
+    call flip_task
+    mov edi, flip_after
+    call flip_note
+    sti
+    jmp sleeper_thread
+flip_task:
+    push eax
+    mov edx, SCHED_FIFO
+    mov ecx, 1
+    call sched_setscheduler
+    pop eax
+    mov edx, SCHED_OTHER
+    xor ecx, ecx
+    jmp sched_setscheduler
+flip_note:
+    mov eax, [tasks + NR_CPUS * task.size + task.se_vruntime]
+    mov [edi], eax
+    mov eax, [tasks + (NR_CPUS + 1) * task.size + task.se_vruntime]
+    mov [edi + 4], eax
+    mov eax, [runqueues + rq.cfs + cfs_rq.min_vruntime]
+    mov [edi + 8], eax
+    ret
+.data
+flip_before: .long 0, 0, 0
+flip_after: .long 0, 0, 0
+`;
+    const k = bootKernel({
+      until: ms(6),
+      extra,
+      bodies: { [IRQ]: 'flip_body' },
+      params: {
+        tickHz: 1000,
+        threads: [thread('a', LOAD, { affinity: 0b01 }), thread('b', LOAD, { affinity: 0b01 }), thread('ctl', IRQ, fifo(90, 0b01))],
+      },
+    });
+    const note = (label: string) => [0, 4, 8].map((o) => k.mem32(label, o));
+    const [va, vb, min] = note('flip_before');
+    const [va2, vb2, min2] = note('flip_after');
+    expect(k.tps('sched_setscheduler').length).toBe(4);
+    expect(min).toBe(Math.min(va, vb));
+    expect(Math.abs(va - vb)).toBeGreaterThan(us(100)); // one leads the other by most of a tick
+    // each is re-queued at the new min_vruntime plus its old distance to min_vruntime at its dequeue
+    // (B's dequeue moves min_vruntime up to A's), so the lead between them is kept
+    expect(min2).toBe(Math.max(va, vb));
+    expect(va2 - vb2).toBe(va - vb);
+  });
+
   it('raising a task above the caller on the same CPU preempts the caller at once', () => {
     const extra = `
 raise_body:

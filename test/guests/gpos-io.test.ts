@@ -85,9 +85,13 @@ describe('GPOS co-scheduling hooks (paper §4.2)', () => {
     expect(hcs.at(-1)).toBe(VMXSIM_HC_DONE);
     const calls = hcs.slice(0, -1);
     calls.forEach((nr, i) => expect(nr).toBe(i % 2 === 0 ? KVM_HC_BOOST : KVM_HC_DEBOOST)); // strictly alternating
-    // the host changes the vCPU thread's policy each time (sched_setscheduler on its pid)
+    // the host changes the vCPU thread's policy each time (sched_setscheduler on its pid); the other
+    // changes are KVM's interrupt boost (kvm_set_irq for a deboosted vCPU) and its end at the EOI (kvm_msr)
     const changes = tps('sched_setscheduler').filter((e) => e.value === pid);
-    expect(changes.length).toBe(boosts + deboosts);
+    const marks = ['kvm_hypercall', 'kvm_set_irq', 'kvm_msr'].flatMap((name) => tps(name).map((e) => ({ name, time: e.time })));
+    const cause = (t: number) => marks.filter((e) => e.time <= t).reduce((a, b) => (b.time >= a.time ? b : a)).name;
+    expect(changes.filter((c) => cause(c.time) === 'kvm_hypercall').length).toBe(boosts + deboosts);
+    for (const c of changes) expect(['kvm_hypercall', 'kvm_set_irq', 'kvm_msr']).toContain(cause(c.time));
     console.log(`gpos cosched: ${boosts} boosts, ${deboosts} deboosts over ${CT.loops} cyclictest loops (guest tick 250 Hz); max ${s.maxNs} ns`);
   });
 
