@@ -1,8 +1,9 @@
 /**
  * User-facing errors: each becomes one line on stderr and an exit code,
  * never a stack trace. Exit codes: 0 success, 1 bad input (assembly, image,
- * scenario), 2 usage (arguments, missing files), 3 the simulated machine
- * failed (e.g. a triple fault in the program under test).
+ * scenario, checkpoint file), 2 usage (arguments, missing files), 3 the
+ * simulated machine failed (a triple fault in the program under test, the
+ * watchdog, a scenario that did not finish), 70 an internal error (our bug).
  */
 import { AsmError, ImageError } from '../asm/errors.js';
 

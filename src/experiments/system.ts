@@ -26,6 +26,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assembleFiles } from '../asm/assembler.js';
+import { ImageError } from '../asm/errors.js';
 import { lookupSymbol, type Image } from '../asm/image.js';
 import { loadImage, readImageFile } from '../machine/loader.js';
 import { Machine, SMRAM_PER_CPU, type MachineConfig, type RunResult } from '../machine/machine.js';
@@ -209,9 +210,12 @@ export function createSystem(spec: SystemSpec): HostSystem {
   spec.vms.forEach((vm, index) => {
     const image = guestImage(vm);
     const memSize = vm.memory ?? DEFAULT_VM_MEMORY;
-    if (memSize <= 0 || memSize % 4096) throw new Error(`vm ${vm.name}: memory ${memSize} is not a positive multiple of 4 KiB`);
+    if (memSize <= 0 || memSize % 4096) throw new ImageError(`vm ${vm.name}: memory ${memSize} is not a positive multiple of 4 KiB`);
     const memBase = next;
-    if (memBase + memSize > ramTop) throw new Error(`vm ${vm.name}: ${memSize} bytes at 0x${memBase.toString(16)} do not fit below SMRAM (0x${ramTop.toString(16)}); give the machine more memory`);
+    if (memBase + memSize > ramTop) {
+      const mib = (n: number): string => `${+(n / (1 << 20)).toFixed(2)} MiB`;
+      throw new ImageError(`vm ${vm.name}: its ${mib(memSize)} of RAM at 0x${memBase.toString(16)} do not fit below SMRAM at ${mib(ramTop)} (the host's ${mib(machine.config.memoryBytes)}); give the VM less memory (memory_mib) or the machine more`);
+    }
     next = Math.ceil((memBase + memSize) / VM_ALIGN) * VM_ALIGN;
     loadImage(machine.memory, image, vm.name, memBase, memSize);
     const entry = vm.entry ?? image.entry;

@@ -125,9 +125,21 @@ export interface GposCtStat {
 /** The guest's cyclictest results, read from its memory at the kernel's ct_stats / ct_hist. */
 export function readGposCyclictest(sys: HostSystem, vm: string | number = 'gpos'): GposCtStat[] {
   const v = sys.vm(vm);
-  const img = v.image;
-  const mem = sys.machine.memory;
-  const r32 = (guestAddr: number): number => mem.read32(v.memBase + guestAddr) >>> 0;
+  return readCyclictest(sys.machine.memory, v.image, v.memBase);
+}
+
+/** The host's own cyclictest threads (firmware/kernel/cyclictest.s in the host kernel). */
+export function readHostCyclictest(sys: HostSystem): GposCtStat[] {
+  return readCyclictest(sys.machine.memory, sys.kernel, 0);
+}
+
+/**
+ * cyclictest results of a kernel built from firmware/kernel (the host, or
+ * the GPOS guest whose RAM starts at host-physical `base`): its ct_stats /
+ * ct_hist and its boot block's interval.
+ */
+export function readCyclictest(mem: PhysicalMemory, img: Image, base: number): GposCtStat[] {
+  const r32 = (addr: number): number => mem.read32(base + addr) >>> 0;
   const bp = (field: string): number => r32(BOOT_PARAMS_ADDR + BP_LAYOUT.offsets[field]);
   const started = Math.min(r32(sym(img, 'ct_nr_threads')), sym(img, 'CT_MAX_THREADS'));
   const size = sym(img, 'ct_stat.size');
@@ -155,6 +167,16 @@ export function readGposCyclictest(sys: HostSystem, vm: string | number = 'gpos'
     });
   }
   return out;
+}
+
+/** Whether any cyclictest thread of that kernel is done: readCyclictest's `done`, without reading the histograms (polled every simulated millisecond). */
+export function cyclictestDone(mem: PhysicalMemory, img: Image, base: number): boolean {
+  const r32 = (addr: number): number => mem.read32(base + addr) >>> 0;
+  const started = Math.min(r32(sym(img, 'ct_nr_threads')), sym(img, 'CT_MAX_THREADS'));
+  const size = sym(img, 'ct_stat.size');
+  const done = sym(img, 'ct_stats') + sym(img, 'ct_stat.done');
+  for (let i = 0; i < started; i++) if (r32(done + i * size) !== 0) return true;
+  return false;
 }
 
 const pad = (n: number, w: number): string => String(n).padStart(w);
@@ -292,6 +314,8 @@ export interface GposBenchResult {
   name: string;
   done: boolean;
   checksum: number;
+  /** guest TSC (low 32 bits) when it started */
+  start: number;
   /** run time in guest TSC cycles (start to end of the kernel, preemptions included) */
   cycles: number;
 }
@@ -301,5 +325,5 @@ export function readGposBench(sys: HostSystem, b: GposBench, vm: string | number
   const v = sys.vm(vm);
   const base = v.memBase + sym(v.image, 'bench_results') + b * sym(v.image, 'bench_result.size');
   const r32 = (field: string): number => sys.machine.memory.read32(base + sym(v.image, `bench_result.${field}`)) >>> 0;
-  return { bench: b, name: BENCH_NAMES[b], done: r32('done') !== 0, checksum: r32('checksum'), cycles: r32('cycles') };
+  return { bench: b, name: BENCH_NAMES[b], done: r32('done') !== 0, checksum: r32('checksum'), start: r32('start'), cycles: r32('cycles') };
 }

@@ -175,8 +175,12 @@ export class StageBreakdown {
   private vmEntryTime = new Map<number, number>();
   private awaitH = new Map<number, { rec: Open; f: number; g: number; cpu: number }>();
 
-  /** Attach to a live trace (or feed events with push). */
-  constructor(trace?: Trace) {
+  /**
+   * Attach to a live trace (or feed events with push). `keep` chooses the
+   * records to keep (default all): a 1000-second run delivers millions of
+   * interrupts to guests nobody measures.
+   */
+  constructor(trace?: Trace, private readonly keep?: (r: StageRecord) => boolean) {
     trace?.on((e) => this.push(e));
   }
 
@@ -302,7 +306,8 @@ export class StageBreakdown {
       before_vm_entry: points.f - points.e,
       vm_entry: points.h - points.f,
     };
-    this.records.push({ vcpu: rec.vcpu, vector: rec.vector, source: rec.source, raiseCpu: rec.raiseCpu, cpu, exited: rec.exited, points, stages, total: h - rec.a });
+    const r: StageRecord = { vcpu: rec.vcpu, vector: rec.vector, source: rec.source, raiseCpu: rec.raiseCpu, cpu, exited: rec.exited, points, stages, total: h - rec.a };
+    if (!this.keep || this.keep(r)) this.records.push(r);
   }
 
   /** avg/min/max per stage and of the total, over `records` (default all). */

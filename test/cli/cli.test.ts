@@ -16,8 +16,20 @@ const cli = (...args: string[]) => {
 const tmp = mkdtempSync(path.join(tmpdir(), 'vmxsim-cli-'));
 
 describe('CLI', () => {
-  it('runs the default demo: both CPUs report, exit code 0', () => {
+  it('with no command: a short run of the Fig. 10 scenario, then how to run the rest', () => {
     const r = cli();
+    expect(r.err).toEqual([]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^scenario fig10-rtos-irt-prio-load: /m);
+    expect(r.out).toMatch(/^rtos: T: 0 \(\s+\d+\) P:97 I:200 C:\s+100 Min:/m);
+    expect(r.out).toMatch(/^CPU\s+busy %/m);
+    expect(r.out).toMatch(/`npm start -- list`/);
+    expect(r.out).toMatch(/`npm start -- run NAME/);
+    expect(r.out).toMatch(/`npm start -- paper --quick`/);
+  }, 60_000);
+
+  it('smp-demo: the machine-core demo, both CPUs report, exit code 0', () => {
+    const r = cli('smp-demo');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/cpu0: 5 timer interrupts, IPIs received: 1/);
     expect(r.out).toMatch(/cpu1: 5 timer interrupts, IPIs received: 1/);
