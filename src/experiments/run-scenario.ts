@@ -24,7 +24,7 @@ import { NEHALEM } from '../machine/cpu-model.js';
 import { PreemptModel, SchedPolicy, ThreadKind, VmRole, type BootParams, type ThreadParams } from '../machine/boot-params.js';
 import { TRACEPOINT_ID } from '../isa/tracepoints.js';
 import { ExitStats } from '../trace/exit-stats.js';
-import { STAGES, StageBreakdown, type StageName } from '../trace/stages.js';
+import { STAGES, StageAccumulator, StageBreakdown, formatStageSummary, type StageName } from '../trace/stages.js';
 import { TraceKind } from '../trace/trace.js';
 import { exitReasonName } from '../vmx/exit-reasons.js';
 import { createSystem, type HostSystem, type VmSpec } from './system.js';
@@ -37,6 +37,9 @@ const SMM_MAIN = path.resolve(HERE, '../../firmware/smm/main.s');
 
 /** GPOS load sub-kind of guests/gpos/io.s (bp_thread.vcpu of the bonnie THREAD_LOAD entry). */
 const GPOS_BONNIE = 7;
+
+/** ground-truth totals kept per run for pairing with in-guest samples (the RTOS logs its first RTOS_LOG_MAX) */
+const TRUTH_KEEP = 4096;
 
 export interface RunOverrides {
   loops?: number;
@@ -221,7 +224,17 @@ export function runScenario(scenario: Scenario, o: RunOverrides = {}, opts: RunO
 
   // the measured vCPU's timer interrupts are all the results use: keep only those
   const measuredVcpu = hostMeasured ? -1 : sys.threadIndex(`${s.vms[me].name}/vcpu0`);
-  const stages = new StageBreakdown(sys.machine.trace, (x) => x.vcpu === measuredVcpu && x.source === 'timer');
+  // summarised as they complete, not kept: a full-size run has a million of them; the first
+  // TRUTH_KEEP totals are kept to pair with the in-guest samples (tests)
+  const stageAcc = new StageAccumulator();
+  const truth: number[] = [];
+  const stages = new StageBreakdown(sys.machine.trace, (x) => {
+    if (x.vcpu === measuredVcpu && x.source === 'timer') {
+      stageAcc.add(x);
+      if (truth.length < TRUTH_KEEP) truth.push(x.total);
+    }
+    return false;
+  });
   const exitStats = new ExitStats(sys.machine.trace);
   // VM exits per VM: a VmExit belongs to the vCPU thread the host last switched to on that CPU
   const pidToVm = new Map<number, string>();
@@ -299,7 +312,7 @@ export function runScenario(scenario: Scenario, o: RunOverrides = {}, opts: RunO
   };
   opts.onSystem?.(sys);
   // the listeners' state, saved and restored with the machine by checkpoints
-  const analysis = { stages, exitStats, exits, inGuest, curr, idle, haltedSince, halted, benchSeen };
+  const analysis = { stages, stageAcc, truth, exitStats, exits, inGuest, curr, idle, haltedSince, halted, benchSeen };
   let t = opts.restore ? restoreScenario(sys, analysis, opts.restore) : 0;
   let checkpointed = opts.checkpointAtNs === undefined;
   let r = sys.run(0);
@@ -324,8 +337,6 @@ export function runScenario(scenario: Scenario, o: RunOverrides = {}, opts: RunO
   const ns = (cycles: number): number => Math.round((cycles / hz) * 1e9);
   const us = (cycles: number): number => (cycles / hz) * 1e6;
   const vcpuIdx = mv ? sys.threadIndex(`${measuredName}/vcpu0`) : -1;
-  const recs = stages.records.filter((x) => x.vcpu === vcpuIdx && x.source === 'timer');
-  const truth = recs.map((x) => x.total);
   let stats: GposCtStat[];
   let latency: ScenarioResult['latency'];
   let samples: number[] = [];
@@ -353,7 +364,7 @@ export function runScenario(scenario: Scenario, o: RunOverrides = {}, opts: RunO
       histogram: histObj(h),
     };
   }
-  const sum = stages.summary(recs);
+  const sum = stageAcc.summary();
   const stageOut = Object.fromEntries(STAGES.map((n) => [n, { avg: r3(us(sum.stages[n].avg)), max: r3(us(sum.stages[n].max)) }])) as ScenarioResult['stages'];
   stageOut.total = { avg: r3(us(sum.total.avg)), max: r3(us(sum.total.max)) };
 
@@ -401,10 +412,10 @@ export function runScenario(scenario: Scenario, o: RunOverrides = {}, opts: RunO
     instructions: sys.machine.cpus.reduce((a, c) => a + c.instructions, 0),
     latency,
     ground_truth: {
-      min: r3(truth.length ? us(Math.min(...truth)) : 0),
-      avg: r3(truth.length ? us(truth.reduce((a, b) => a + b, 0) / truth.length) : 0),
-      max: r3(truth.length ? us(Math.max(...truth)) : 0),
-      interrupts: truth.length,
+      min: r3(us(sum.total.min)),
+      avg: r3(us(sum.total.avg)),
+      max: r3(us(sum.total.max)),
+      interrupts: sum.count,
     },
     stages: stageOut,
     exits,
@@ -415,7 +426,7 @@ export function runScenario(scenario: Scenario, o: RunOverrides = {}, opts: RunO
     result,
     lines: stats.map((x) => `${measuredName}: ${formatCyclictestLine(x)}`),
     hist: stats.map((stat) => ({ stat })),
-    stagesTable: stages.format(hz, recs),
+    stagesTable: formatStageSummary(hz, sum, stages.coalesced),
     exitsTable: exitStats.format(hz),
     stopped,
     complete,

@@ -312,32 +312,59 @@ export class StageBreakdown {
 
   /** avg/min/max per stage and of the total, over `records` (default all). */
   summary(records: readonly StageRecord[] = this.records): StageSummary {
-    const stats = (xs: number[]): StageStats =>
-      xs.length === 0
-        ? { count: 0, avg: 0, min: 0, max: 0 }
-        : { count: xs.length, avg: xs.reduce((s, x) => s + x, 0) / xs.length, min: Math.min(...xs), max: Math.max(...xs) };
-    return {
-      count: records.length,
-      stages: Object.fromEntries(STAGES.map((s) => [s, stats(records.map((r) => r.stages[s]))])) as Record<StageName, StageStats>,
-      total: stats(records.map((r) => r.total)),
-    };
+    const acc = new StageAccumulator();
+    for (const r of records) acc.add(r);
+    return acc.summary();
   }
 
   /** The breakdown as a table, times in µs at `hz` (cycles per second). */
   format(hz: number, records: readonly StageRecord[] = this.records): string {
-    const s = this.summary(records);
-    const us = (c: number): string => ((c / hz) * 1e6).toFixed(3);
-    const row = (name: string, st: StageStats, share: string): string =>
-      `${name.padEnd(24)}${us(st.avg).padStart(10)}${us(st.min).padStart(10)}${us(st.max).padStart(10)}${share.padStart(8)}`;
-    const lines = [`${'stage (Fig. 2)'.padEnd(24)}${'avg us'.padStart(10)}${'min us'.padStart(10)}${'max us'.padStart(10)}${'avg %'.padStart(8)}`];
-    for (const name of STAGES) {
-      const st = s.stages[name];
-      lines.push(row(STAGE_TITLES[name], st, s.total.avg ? ((100 * st.avg) / s.total.avg).toFixed(1) : '-'));
-    }
-    lines.push(row('total (h-a)', s.total, s.total.count ? '100.0' : '-'));
-    lines.push(`${s.count} interrupts delivered to guests${this.coalesced ? `, ${this.coalesced} coalesced` : ''}`);
-    return lines.join('\n');
+    return formatStageSummary(hz, this.summary(records), this.coalesced);
   }
+}
+
+/**
+ * Running count/sum/min/max per stage and of the total: what a summary needs
+ * without keeping a record per interrupt (a 1000-second run delivers
+ * millions). Typed arrays, so checkpoints save it as plain data.
+ */
+export class StageAccumulator {
+  count = 0;
+  /** per stage in STAGES order, then the total */
+  readonly sum = new Float64Array(STAGES.length + 1);
+  readonly min = new Float64Array(STAGES.length + 1).fill(Infinity);
+  readonly max = new Float64Array(STAGES.length + 1).fill(-Infinity);
+
+  add(r: StageRecord): void {
+    this.count++;
+    for (let i = 0; i <= STAGES.length; i++) {
+      const x = i < STAGES.length ? r.stages[STAGES[i]] : r.total;
+      this.sum[i] += x;
+      if (x < this.min[i]) this.min[i] = x;
+      if (x > this.max[i]) this.max[i] = x;
+    }
+  }
+
+  summary(): StageSummary {
+    const n = this.count;
+    const st = (i: number): StageStats => (n === 0 ? { count: 0, avg: 0, min: 0, max: 0 } : { count: n, avg: this.sum[i] / n, min: this.min[i], max: this.max[i] });
+    return { count: n, stages: Object.fromEntries(STAGES.map((s, i) => [s, st(i)])) as Record<StageName, StageStats>, total: st(STAGES.length) };
+  }
+}
+
+/** A summary as the stage-breakdown table, times in µs at `hz` (cycles per second). */
+export function formatStageSummary(hz: number, s: StageSummary, coalesced = 0): string {
+  const us = (c: number): string => ((c / hz) * 1e6).toFixed(3);
+  const row = (name: string, st: StageStats, share: string): string =>
+    `${name.padEnd(24)}${us(st.avg).padStart(10)}${us(st.min).padStart(10)}${us(st.max).padStart(10)}${share.padStart(8)}`;
+  const lines = [`${'stage (Fig. 2)'.padEnd(24)}${'avg us'.padStart(10)}${'min us'.padStart(10)}${'max us'.padStart(10)}${'avg %'.padStart(8)}`];
+  for (const name of STAGES) {
+    const st = s.stages[name];
+    lines.push(row(STAGE_TITLES[name], st, s.total.avg ? ((100 * st.avg) / s.total.avg).toFixed(1) : '-'));
+  }
+  lines.push(row('total (h-a)', s.total, s.total.count ? '100.0' : '-'));
+  lines.push(`${s.count} interrupts delivered to guests${coalesced ? `, ${coalesced} coalesced` : ''}`);
+  return lines.join('\n');
 }
 
 /** The breakdown of a recorded event list (in emission order). */
