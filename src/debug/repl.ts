@@ -8,12 +8,9 @@
  * machine runs stops it at the next simulated millisecond; at the prompt it
  * clears the line; Ctrl-D ends the input (the run goes on to its end).
  */
-import * as fs from 'node:fs';
-import { createRequire } from 'node:module';
-import * as path from 'node:path';
 import * as readline from 'node:readline';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../cli/worker.js';
 import { completions } from './commands.js';
 import type { DebugOptions } from './cli.js';
 
@@ -82,18 +79,7 @@ export function startRepl(target: string, o: DebugOptions): Promise<number> {
   });
 }
 
-/**
- * The worker (./worker). From TypeScript sources (tsx) it first registers
- * tsx's ESM loader in its own thread: Node 20 does not apply an inherited
- * `--import` loader to a worker's entry module (as src/experiments/paper.ts).
- */
+/** The worker (./worker). */
 function startWorker(workerData: unknown): Worker {
-  const ts = import.meta.url.endsWith('.ts');
-  const url = new URL(`./worker.${ts ? 'ts' : 'js'}`, import.meta.url);
-  if (!ts) return new Worker(url, { workerData });
-  const pkg = createRequire(import.meta.url).resolve('tsx/package.json');
-  const exp = (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { exports: Record<string, { import: { default: string } }> }).exports['./esm/api'];
-  const api = pathToFileURL(path.join(path.dirname(pkg), exp.import.default)).href;
-  const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`;
-  return new Worker(boot, { eval: true, execArgv: [], workerData });
+  return startModuleWorker(import.meta.url, './worker', { workerData });
 }

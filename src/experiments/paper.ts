@@ -11,10 +11,10 @@
  * report's wall time does. Progress goes to stderr when it is a terminal.
  */
 import * as fs from 'node:fs';
-import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../cli/worker.js';
 import { EXIT_MACHINE, EXIT_OK, UsageError } from '../cli/errors.js';
 import { CLAIMS, type Claim } from './claims.js';
 import { renderFigures } from './plots.js';
@@ -108,25 +108,9 @@ class PaperProgress {
   }
 }
 
-/** tsx's ESM API module (its package exports, `import` condition). */
-function tsxEsmApi(): string {
-  const pkg = createRequire(import.meta.url).resolve('tsx/package.json');
-  const exp = (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { exports: Record<string, { import: { default: string } }> }).exports['./esm/api'];
-  return path.join(path.dirname(pkg), exp.import.default);
-}
-
-/**
- * A worker running ./paper-worker. From TypeScript sources (tsx, vitest) the
- * worker first registers tsx's ESM loader in its own thread — Node 20 does
- * not apply an inherited `--import` loader to a worker's entry module.
- */
+/** A worker running ./paper-worker. */
 function startWorker(): Worker {
-  const ts = import.meta.url.endsWith('.ts');
-  const url = new URL(`./paper-worker.${ts ? 'ts' : 'js'}`, import.meta.url);
-  if (!ts) return new Worker(url, { stdout: false, stderr: false });
-  const api = pathToFileURL(tsxEsmApi()).href;
-  const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`;
-  return new Worker(boot, { eval: true, execArgv: [], stdout: false, stderr: false });
+  return startModuleWorker(import.meta.url, './paper-worker', { stdout: false, stderr: false });
 }
 
 /** Run the scenarios on `jobs` workers; resolves when all are done or failed. */
