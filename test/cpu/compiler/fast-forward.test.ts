@@ -60,6 +60,9 @@ function expectSame(src: string, cfg: Partial<MachineConfig>, drive: (b: Built) 
 
 const VEC = 0x30;
 const wrmsr = (msr: string, value: string | number) => `    mov ecx, ${msr}\n    mov eax, ${value}\n    xor edx, edx\n    wrmsr`;
+/** the x2APIC timer in periodic mode (divide by 1) raising VEC every `count` ticks */
+const periodicTimer = (count: string | number): string =>
+  [wrmsr('X2APIC_TIMER_DIVIDE', 0b1011), wrmsr('X2APIC_LVT_TIMER', `LVT_TIMER_PERIODIC | ${VEC}`), wrmsr('X2APIC_TIMER_INITIAL_COUNT', count)].join('\n');
 
 describe('a spin loop leaves at the interpreter instruction', () => {
   // a periodic APIC timer; the ISR logs the interrupted EIP and bumps `ticks`; the main loop spins (IF = 1) until it changes
@@ -68,9 +71,7 @@ _start:
     mov esp, 0x80000
 ${idtSetup({ [VEC]: 'tick' })}
 ${APIC_ENABLE}
-${wrmsr('X2APIC_TIMER_DIVIDE', 0b1011)}
-${wrmsr('X2APIC_LVT_TIMER', `LVT_TIMER_PERIODIC | ${VEC}`)}
-${wrmsr('X2APIC_TIMER_INITIAL_COUNT', count)}
+${periodicTimer(count)}
     sti
     xor edi, edi
     mov esi, 7
@@ -201,9 +202,7 @@ _start:
     mov esp, 0x80000
 ${idtSetup({ [VEC]: 'tick' })}
 ${APIC_ENABLE}
-${wrmsr('X2APIC_TIMER_DIVIDE', 0b1011)}
-${wrmsr('X2APIC_LVT_TIMER', `LVT_TIMER_PERIODIC | ${VEC}`)}
-${wrmsr('X2APIC_TIMER_INITIAL_COUNT', 123_457)}
+${periodicTimer(123_457)}
     sti
 again:
     mov ecx, 2000
@@ -291,9 +290,7 @@ _start:
     mov esp, 0x80000
 ${idtSetup({ [VEC]: 'tick' })}
 ${APIC_ENABLE}
-${wrmsr('X2APIC_TIMER_DIVIDE', 0b1011)}
-${wrmsr('X2APIC_LVT_TIMER', `LVT_TIMER_PERIODIC | ${VEC}`)}
-${wrmsr('X2APIC_TIMER_INITIAL_COUNT', 1000 + Math.floor(rng() * 20_000))}
+${periodicTimer(1000 + Math.floor(rng() * 20_000))}
     sti
     xor edi, edi
 top:
